@@ -1,0 +1,405 @@
+"""Reading and writing the FITS layout of JWST products.
+
+Reading (:class:`FitsSource`) opens the file memory-mapped with astropy, loads only the
+headers, checks that the file is complete, and reads an array only when it is asked for: the
+raw big-endian storage is converted to the declared native dtype then (undoing the unsigned
+BZERO convention, so int16 + BZERO=32768 comes back as uint16).
+
+Writing (:func:`build_hdulist`) makes a primary HDU, one image HDU per present array and one
+binary table per present table (EXTNAMEs and dtypes from the class declaration), puts each
+keyword-table entry in its header, restores the cards we read but do not model
+(``extra_fits``), and appends the ASDF extension (EXTNAME='ASDF', one ``ASDF_METADATA`` byte
+column holding a serialized ASDF file with the ``meta`` tree, ``meta.wcs`` included).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
+
+from ..errors import InputError
+from .keywords import Keyword
+
+if TYPE_CHECKING:
+    from .declare import Array, Table
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ASDF_EXTNAME",
+    "FitsSource",
+    "build_hdulist",
+    "is_structural",
+    "parse_asdf_bytes",
+    "serialize_asdf",
+]
+
+ASDF_EXTNAME = "ASDF"
+_ASDF_COLUMN = "ASDF_METADATA"
+_STRUCTURAL = re.compile(
+    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|EXTVER|EXTLEVEL|BSCALE|"
+    r"BZERO|BLANK|TFIELDS|THEAP|CHECKSUM|DATASUM|ZIMAGE|"
+    r"T(TYPE|FORM|UNIT|DIM|NULL|SCAL|ZERO|DISP)\d+|)$"
+)
+
+
+def is_structural(keyword: str) -> bool:
+    """Whether a header keyword describes the HDU's structure (rewritten on every save)."""
+    return bool(_STRUCTURAL.match(keyword.upper()))
+
+
+# ---------------------------------------------------------------------------------------
+# reading
+
+
+class FitsSource:
+    """A FITS file (or HDUList) that a model reads its arrays and metadata from.
+
+    Parameters
+    ----------
+    hdulist : astropy.io.fits.HDUList
+        The opened file; headers are all loaded here.
+    path : Path, optional
+        The file, for messages.
+    owned : bool
+        Whether :meth:`close` closes the HDUList.
+    """
+
+    kind = "fits"
+
+    def __init__(self, hdulist: fits.HDUList, path: Path | None = None, owned: bool = True):
+        self.hdulist = hdulist
+        self.path = path
+        self.owned = owned
+        self.closed = False
+        self._by_name: dict[str, Any] = {}
+        for index, hdu in enumerate(hdulist):  # loads every header
+            name = "PRIMARY" if index == 0 else (hdu.name or "").upper()
+            self._by_name.setdefault(name, hdu)
+
+    @classmethod
+    def open(cls, path: Path, *, memmap: bool = True) -> FitsSource:
+        """Open a FITS file, checking that it is complete.
+
+        Raises
+        ------
+        InputError
+            The file is not FITS, or is truncated or corrupt.
+        """
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                hdulist = fits.open(
+                    path, memmap=memmap, do_not_scale_image_data=True, lazy_load_hdus=True
+                )
+                try:
+                    source = cls(hdulist, path)
+                    _check_complete(hdulist, path)
+                except Exception:
+                    hdulist.close()
+                    raise
+        except InputError:
+            raise
+        except (OSError, ValueError, IndexError, KeyError) as exc:
+            raise InputError(f"not a readable FITS file ({exc})", path=path) from exc
+        for w in caught:
+            log.debug("%s: %s", path, w.message)
+        return source
+
+    def hdu(self, name: str):
+        """The first HDU with this EXTNAME ("PRIMARY" for the primary HDU), or None."""
+        return self._by_name.get(name.upper())
+
+    def header(self, name: str) -> fits.Header | None:
+        """The header of the named HDU, or None."""
+        hdu = self.hdu(name)
+        return None if hdu is None else hdu.header
+
+    def hdu_names(self) -> list[str]:
+        """EXTNAMEs of the HDUs, in file order ("PRIMARY" first)."""
+        return list(self._by_name)
+
+    def has(self, name: str, spec: Array | Table) -> bool:
+        """Whether the file holds this array or table (an empty image HDU does not count)."""
+        hdu = self.hdu(spec.extname)
+        if hdu is None:
+            return False
+        if isinstance(hdu, fits.BinTableHDU):
+            return True
+        return int(hdu.header.get("NAXIS", 0)) > 0
+
+    def shape(self, name: str, spec: Array) -> tuple[int, ...] | None:
+        """Shape of an image HDU from its header (numpy order), without reading it."""
+        hdr = self.header(spec.extname)
+        if hdr is None:
+            return None
+        naxis = int(hdr.get("NAXIS", 0))
+        return tuple(int(hdr[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
+
+    def read(self, name: str, spec: Array | Table) -> np.ndarray:
+        """Read an array (scaled, native byte order, declared dtype) or a table."""
+        self._check_open()
+        hdu = self.hdu(spec.extname)
+        try:
+            if isinstance(hdu, fits.BinTableHDU):
+                return _table_from_fits(hdu.data, spec.dtype)
+            return _image_from_fits(hdu, spec.dtype)
+        except (OSError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"cannot read extension {spec.extname} ({exc})", path=self.path
+            ) from exc
+
+    def tree(self) -> dict:
+        """The ASDF extension's tree ({} when there is none)."""
+        hdu = self.hdu(ASDF_EXTNAME)
+        if hdu is None:
+            return {}
+        self._check_open()
+        try:
+            raw = np.asarray(hdu.data[_ASDF_COLUMN][0]).tobytes()
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            log.warning("%s: unreadable ASDF extension ignored (%s)", self.path, exc)
+            return {}
+        return parse_asdf_bytes(raw, self.path)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError(f"{self.path}: the model was closed before this array was read")
+
+    def close(self) -> None:
+        """Close the file (arrays already read stay valid)."""
+        if self.owned and not self.closed:
+            self.hdulist.close()
+        self.closed = True
+
+
+def _check_complete(hdulist: fits.HDUList, path: Path) -> None:
+    """Raise InputError when the file ends before its last HDU (padding included) does."""
+    size = os.path.getsize(path)
+    last = len(hdulist) - 1
+    info = hdulist.fileinfo(last)
+    end = info["datLoc"] + info["datSpan"]
+    if size < end:
+        raise InputError(
+            f"truncated FITS file: {size} bytes, but HDU {last} ends at byte {end}; "
+            "re-download or re-create it",
+            path=path,
+        )
+    if size > end:
+        with open(path, "rb") as f:
+            f.seek(end)
+            tail = f.read(2880)
+        if tail.strip(b"\0 "):
+            raise InputError(
+                f"corrupt FITS file: unreadable bytes after HDU {last} (a truncated extension "
+                "header?); re-download or re-create it",
+                path=path,
+            )
+
+
+def _image_from_fits(hdu, dtype: np.dtype) -> np.ndarray:
+    raw = hdu.data  # raw storage, memory-mapped where possible (scaling is off)
+    if raw is None:
+        return np.zeros((0,), dtype=dtype)
+    hdr = hdu.header
+    bzero = hdr.get("BZERO", 0)
+    bscale = hdr.get("BSCALE", 1)
+    if bzero == 0 and bscale == 1:
+        out = np.asarray(raw, dtype=dtype)
+    elif raw.dtype.kind == "i" and bscale == 1 and bzero == 1 << (8 * raw.dtype.itemsize - 1):
+        # the FITS convention for unsigned integers: flip the sign bit
+        unsigned = raw.dtype.str.replace("i", "u")
+        flipped = raw.view(unsigned) ^ np.dtype(unsigned).type(bzero)
+        out = flipped.astype(dtype, copy=False)
+    else:
+        out = (raw * np.float64(bscale) + np.float64(bzero)).astype(dtype, copy=False)
+    if not out.flags.writeable:
+        out = out.copy()
+    return out
+
+
+def _table_from_fits(rec, declared: np.dtype) -> np.ndarray:
+    """A native structured array with the declared columns first, then any others."""
+    if rec is None:
+        return np.zeros((0,), dtype=declared)
+    file_names = list(rec.columns.names)
+    lower = {n.lower(): n for n in file_names}
+    fields, sources = [], []
+    used = set()
+    for name in declared.names:
+        src = lower.get(name.lower())
+        if src is None:
+            continue
+        used.add(src)
+        fields.append(_field_dtype(name, declared[name], rec.field(src)))
+        sources.append(src)
+    for src in file_names:
+        if src not in used:
+            col = rec.field(src)
+            fields.append(_field_dtype(src, col.dtype, col))
+            sources.append(src)
+    out = np.zeros(len(rec), dtype=fields)
+    for (name, *_), src in zip(fields, sources):
+        out[name] = rec.field(src)
+    return out
+
+
+def _field_dtype(name: str, want: np.dtype, column: np.ndarray) -> tuple:
+    """A native field for ``name``: the declared dtype, strings widened to fit the file's."""
+    want = np.dtype(want)
+    base = want.base
+    if base.kind in "SU":
+        width = max(_str_width(base), _str_width(column.dtype), 1)
+        base = np.dtype(f"S{width}")
+    elif not base.isnative:
+        base = base.newbyteorder("=")
+    shape = column.shape[1:]
+    return (name, base, shape) if shape else (name, base)
+
+
+def _str_width(dtype: np.dtype) -> int:
+    if dtype.kind == "U":
+        return dtype.itemsize // 4
+    return dtype.itemsize if dtype.kind == "S" else 0
+
+
+def parse_asdf_bytes(raw: bytes, path: Path | None = None) -> dict:
+    """Parse a serialized ASDF file into a plain tree (array references are dropped)."""
+    import asdf  # imported here: asdf and its converters are slow to import
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with asdf.open(
+                io.BytesIO(raw), lazy_load=False, memmap=False, ignore_unrecognized_tag=True
+            ) as af:
+                tree = {k: v for k, v in af.tree.items() if not _is_ndarray_ref(v)}
+    except Exception as exc:  # asdf raises many types for a corrupt tree
+        log.warning("%s: unreadable ASDF extension ignored (%s)", path, exc)
+        return {}
+    return tree
+
+
+def _is_ndarray_ref(value: Any) -> bool:
+    tag = getattr(value, "_tag", None)
+    if isinstance(tag, str) and "/ndarray-" in tag:
+        return True
+    return type(value).__name__ == "NDArrayType"
+
+
+# ---------------------------------------------------------------------------------------
+# writing
+
+
+def serialize_asdf(tree: dict) -> bytes:
+    """Serialize a tree as an ASDF file (bytes)."""
+    import asdf
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=asdf.exceptions.AsdfWarning)
+        asdf.AsdfFile(tree).write_to(buffer)
+    return buffer.getvalue()
+
+
+def _ndarray_ref(extname: str, array: np.ndarray) -> Any:
+    """The official tree's pointer from an array to its FITS extension."""
+    import asdf
+
+    version = "1.1.0" if asdf.versioning.default_version > "1.5.0" else "1.0.0"
+    return asdf.tagged.TaggedDict(
+        {
+            "source": f"fits:{extname},1",
+            "shape": list(array.shape),
+            "datatype": array.dtype.name,
+            "byteorder": "big",
+        },
+        tag=f"tag:stsci.edu:asdf/core/ndarray-{version}",
+    )
+
+
+def build_hdulist(
+    arrays: Iterable[tuple[str, Array, np.ndarray]],
+    tables: Iterable[tuple[str, Table, np.ndarray]],
+    keywords: Iterable[Keyword],
+    meta: dict,
+    flat_meta: dict[str, Any],
+    extra_fits: dict[str, list[tuple[str, Any, str]]],
+    extra_tree: dict[str, Any] | None,
+    asdf_extension: bool,
+) -> fits.HDUList:
+    """Assemble the HDUList of a product (see the module docstring)."""
+    hdulist = fits.HDUList([fits.PrimaryHDU()])
+    by_name = {"PRIMARY": hdulist[0]}
+    refs = {}
+    for name, spec, data in arrays:
+        hdu = fits.ImageHDU(data=data, name=spec.extname, ver=1)
+        hdulist.append(hdu)
+        by_name.setdefault(spec.extname.upper(), hdu)
+        refs[name] = _ndarray_ref(spec.extname, data)
+    for _name, spec, data in tables:
+        hdu = fits.BinTableHDU(data=data, name=spec.extname, ver=1)
+        hdulist.append(hdu)
+        by_name.setdefault(spec.extname.upper(), hdu)
+
+    for kw in keywords:
+        value = flat_meta.get(kw.path)
+        hdu = by_name.get(kw.hdu.upper())
+        if hdu is None or value is None:
+            continue
+        card = _card(kw, value)
+        if card is not None:
+            hdu.header.append(card, end=True)
+
+    for hduname, cards in extra_fits.items():
+        hdu = by_name.get(hduname.upper())
+        if hdu is None:
+            continue
+        for key, value, comment in cards:
+            if key in ("COMMENT", "HISTORY") or key not in hdu.header:
+                hdu.header.append(fits.Card(key, value, comment), end=True)
+
+    if asdf_extension:
+        tree = {"meta": meta, **refs, **(extra_tree or {})}
+        raw = np.frombuffer(serialize_asdf(tree), dtype=np.uint8)[None, :]
+        column = fits.Column(name=_ASDF_COLUMN, format=f"{raw.shape[1]}B", array=raw)
+        hdulist.append(fits.BinTableHDU.from_columns([column], name=ASDF_EXTNAME))
+    return hdulist
+
+
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _card(kw: Keyword, value: Any) -> fits.Card | None:
+    """A header card for a keyword-table entry, or None when the value cannot be written."""
+    value = kw.coerce(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        log.debug("not writing %s=%r (FITS headers cannot hold it)", kw.keyword, value)
+        return None
+    if isinstance(value, str):
+        value = _PRINTABLE.sub("?", value)
+    elif not isinstance(value, (bool, int, float)):
+        log.debug("not writing %s: %r is not a header value", kw.keyword, value)
+        return None
+    comment = f"meta.{kw.path}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VerifyWarning)
+        try:
+            card = fits.Card(kw.keyword, value, comment)
+            _ = card.image
+        except VerifyWarning:
+            card = fits.Card(kw.keyword, value)
+    return card
