@@ -34,6 +34,9 @@ COMMAND_MODULES: list[str] = [
     "webbcal.core.cli_info",
     "webbcal.associations.cli",
     "webbcal.refs.cli",
+    "webbcal.sim.cli",
+    "webbcal.report.cli",
+    "webbcal.demo.cli",
 ]
 
 _HANDLER_TAG = "_webbcal_cli_handler"

@@ -2,23 +2,20 @@
 
 ``ToyModel`` follows the ``webbcal.datamodels`` contract the framework relies on: an
 attribute ``meta`` tree (unset leaf -> None, official sections exist, assignment creates
-nodes, ``to_dict()``), ``save(path)``, ``copy()``, ``close()``. ``install`` puts a fake
-``webbcal.datamodels`` module (with ``open``) in place for a test.
+nodes, ``to_dict()``), ``save(path)``, ``copy()``, ``close()``. ``install`` makes
+``webbcal.datamodels.open`` the toy opener for a test.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-import webbcal
 from webbcal.core import Exposures, Pipeline, Step, StepResult, param, product
 from webbcal.core.registry import Registry
 
@@ -93,10 +90,9 @@ def toy_open(obj: Any) -> Any:
 
 def install(monkeypatch) -> None:
     """Make ``webbcal.datamodels.open`` the toy opener for one test."""
-    fake = types.ModuleType("webbcal.datamodels")
-    fake.open = toy_open
-    monkeypatch.setitem(sys.modules, "webbcal.datamodels", fake)
-    monkeypatch.setattr(webbcal, "datamodels", fake, raising=False)
+    import webbcal.datamodels
+
+    monkeypatch.setattr(webbcal.datamodels, "open", toy_open)
 
 
 def write_model(path: Path, data=(1.0, 2.0), **meta) -> Path:
@@ -157,8 +153,8 @@ class ShiftStep(Step):
 
 @dataclass(frozen=True)
 class SplitResult(StepResult):
-    low: ToyModel | None = product(None, doc="values below the mean")  # noqa: RUF009
-    high: ToyModel | None = product("high", doc="values above the mean")  # noqa: RUF009
+    low: ToyModel | None = product(None, doc="values below the mean")
+    high: ToyModel | None = product("high", doc="values above the mean")
 
 
 class SplitStep(Step):
@@ -176,8 +172,8 @@ class SplitStep(Step):
 
 @dataclass(frozen=True)
 class CombineResult(StepResult):
-    combined: ToyModel | None = product("i2d", doc="the sum of the inputs")  # noqa: RUF009
-    flagged: Exposures | None = product("crf", doc="each input, flagged")  # noqa: RUF009
+    combined: ToyModel | None = product("i2d", doc="the sum of the inputs")
+    flagged: Exposures | None = product("crf", doc="each input, flagged")
 
 
 class CombineStep(Step):

@@ -56,7 +56,10 @@ def test_dq_flags(nrc, miri):
     dq = dqflags.pixel
     ref = nrc.reference_mask
     assert ref.sum() == 2048 * 2048 - 2040 * 2040
-    assert np.all(nrc.dq[ref] & dq["DO_NOT_USE"])
+    # reference pixels carry REFERENCE_PIXEL only (as the official masks), so that the
+    # refpix step uses them
+    assert np.all(nrc.dq[ref] & dq["REFERENCE_PIXEL"])
+    assert not np.any(nrc.dq[ref] & dq["DO_NOT_USE"])
     assert np.all(miri.reference_mask[:, :4]) and not miri.reference_mask[:, 4:1028].any()
     for flag in ("DEAD", "HOT", "WARM", "LOW_QE", "NO_GAIN_VALUE"):
         assert np.any(nrc.dq & dq[flag]), flag

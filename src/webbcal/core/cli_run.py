@@ -5,6 +5,7 @@ Usage::
     webbcal run <alias|class|parameter-file> <input> [--name=value ...]
                 [--steps.<step>.<name>=value ...] [--config FILE]
                 [--save-parameters FILE] [--output_dir DIR]
+    webbcal run <alias> <asn.json> [--workers N | --scheduler tcp://HOST:PORT] [--resume]
     webbcal run --list
     webbcal run <alias> --help
 
@@ -12,6 +13,12 @@ Options are written ``--name=value`` or ``--name value``; dashes and underscores
 same in names (``--output-dir`` = ``--output_dir``); a boolean written alone
 (``--skip``) is true. The step is configured exactly as ``Step.call(input, **options)``
 would be, with ``save_results`` on unless given.
+
+With ``--workers N`` (a local Dask cluster of N processes; 1: one member after the other
+in this process), ``--scheduler ADDR`` (a running Dask scheduler) or ``--resume`` (skip
+members whose products are complete on disk), the members of an association run in
+parallel through :func:`webbcal.parallel.run_association`: a failing member is reported
+and the others complete; the exit status is 1 when any member failed.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from webbcal.core import registry
 from webbcal.core.config_files import read_config_tree
 from webbcal.core.params import BARE_FLAG
 from webbcal.core.step import iter_models
-from webbcal.errors import ParameterError
+from webbcal.errors import ParameterError, StepError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,14 @@ class RunArgs:
     save_parameters: str | None = None
     list: bool = False
     help: bool = False
+    workers: int | None = None
+    scheduler: str | None = None
+    resume: bool = False
+
+    @property
+    def parallel(self) -> bool:
+        """True when the run goes through :mod:`webbcal.parallel`."""
+        return self.workers is not None or self.scheduler is not None or self.resume
 
 
 def parse_run_tokens(tokens: list[str]) -> RunArgs:
@@ -75,6 +90,9 @@ def parse_run_tokens(tokens: list[str]) -> RunArgs:
         elif token.startswith("--") and len(token) > 2:
             name, eq, value = token[2:].partition("=")
             name = name.replace("-", "_")
+            if name == "resume":
+                out.resume = _parse_bool(value) if eq else True
+                continue
             if not eq:
                 if i < len(tokens) and not tokens[i].startswith("--"):
                     value, i = tokens[i], i + 1
@@ -84,6 +102,8 @@ def parse_run_tokens(tokens: list[str]) -> RunArgs:
                 if value is BARE_FLAG:
                     raise ParameterError(f"--{name} needs a file name")
                 setattr(out, name, value)
+            elif name in ("workers", "scheduler"):
+                _set_parallel_option(out, name, value)
             else:
                 out.options[name] = value
         elif token.startswith("-") and len(token) > 1:
@@ -91,6 +111,29 @@ def parse_run_tokens(tokens: list[str]) -> RunArgs:
         else:
             out.positionals.append(token)
     return out
+
+
+def _parse_bool(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ParameterError(f"--resume takes true or false, not {value!r}")
+
+
+def _set_parallel_option(out: RunArgs, name: str, value: Any) -> None:
+    if value is BARE_FLAG:
+        raise ParameterError(f"--{name} needs a value")
+    if name == "scheduler":
+        out.scheduler = value
+        return
+    try:
+        out.workers = int(value)
+    except ValueError:
+        raise ParameterError(f"--workers takes a number of processes, not {value!r}") from None
+    if out.workers < 1:
+        raise ParameterError("--workers must be at least 1")
 
 
 def nest_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +206,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise ParameterError(f"run {run.positionals[0]}: unexpected arguments: {extra}")
     overrides = nest_options(run.options)
     overrides.setdefault("save_results", True)
+    if run.parallel:
+        return _run_parallel(cls, run, config_file, overrides)
     step = cls(config_file=config_file, **overrides)
     result = step.run(run.positionals[1])
     if run.save_parameters:
@@ -171,4 +216,39 @@ def run_command(args: argparse.Namespace) -> int:
         close = getattr(model, "close", None)
         if close is not None:
             close()
+    return 0
+
+
+def _run_parallel(
+    cls: type, run: RunArgs, config_file: str | None, overrides: dict[str, Any]
+) -> int:
+    """``--workers``/``--scheduler``/``--resume``: the association's members in parallel."""
+    from webbcal.associations.asn import is_association_file
+    from webbcal.parallel import run_association
+
+    target = run.positionals[1]
+    if not is_association_file(target):
+        raise ParameterError(
+            "--workers, --scheduler and --resume run the members of an association: "
+            f"give an association file (.json), not {target}"
+        )
+    if run.save_parameters:
+        raise ParameterError("--save-parameters is not available with --workers/--resume")
+    summary = run_association(
+        cls,
+        target,
+        workers=run.workers,
+        scheduler=run.scheduler,
+        resume=run.resume,
+        config_file=config_file,
+        **overrides,
+    )
+    for member in summary.failed:
+        log.error("%s: %s", member.label, member.error)
+    if summary.failed:
+        raise StepError(
+            f"{len(summary.failed)} of {len(summary.members)} member(s) failed "
+            f"(the others completed; rerun with --resume to redo only those)",
+            path=target,
+        )
     return 0

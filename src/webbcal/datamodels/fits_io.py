@@ -106,7 +106,7 @@ class FitsSource:
                 try:
                     source = cls(hdulist, path)
                     _check_complete(hdulist, path)
-                except Exception:
+                except BaseException:
                     hdulist.close()
                     raise
         except InputError:

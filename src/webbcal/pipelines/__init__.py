@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 #: Modules of this package that define registered pipelines, imported by the registry.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "calwebb_detector1",
+    "calwebb_dark",
+    "calwebb_guider",
+    "calwebb_image2",
+    "calwebb_image3",
+)
 
 
 def __getattr__(name: str) -> Any:

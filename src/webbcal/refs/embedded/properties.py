@@ -333,7 +333,7 @@ def detector_properties(instrument: str, detector: str) -> DetectorProperties:
 
     dq = np.zeros(shape, dtype=np.uint32)
     dnu = _DQ["DO_NOT_USE"]
-    dq[ref] |= _DQ["REFERENCE_PIXEL"] | dnu
+    dq[ref] |= _DQ["REFERENCE_PIXEL"]  # as the official masks: refpix uses them
     dq[dead] |= _DQ["DEAD"] | dnu
     dq[hot] |= _DQ["HOT"] | dnu
     dq[warm] |= _DQ["WARM"]
@@ -361,7 +361,10 @@ def detector_properties(instrument: str, detector: str) -> DetectorProperties:
         first_frame = np.float32(-15.0) + np.float32(3.0) * _normal(r, shape)
         last_frame = np.float32(25.0) + np.float32(8.0) * _smooth(r, shape)
         last_frame += np.float32(4.0) * _normal(r, shape)
-        rscd = {"FAST": (1, 3), "SLOW": (1, 1)}
+        # FASTR1/FASTR100 and SLOWR1 read like FAST and SLOW; the table names each pattern
+        rscd = {
+            "FAST": (1, 3), "FASTR1": (1, 3), "FASTR100": (1, 3), "SLOW": (1, 1), "SLOWR1": (1, 1),
+        }
     else:
         r = rng("persistence")
         persat = (np.float32(0.95) * well).astype(np.float32)

@@ -1,0 +1,225 @@
+"""``webbcal demo``: simulate an observation, calibrate it end to end, report on it.
+
+::
+
+    from webbcal.demo import DemoConfig, run_demo
+
+    result = run_demo(DemoConfig(output_dir="demo_output"))
+    print(result.summary_text())
+
+The default is NIRCam F200W on NRCA1: four full-frame exposures in a 4-point box dither
+of a field of stars and galaxies, with cosmic rays and snowballs. The demo
+
+1. starts a local Dask cluster (in the background, while it simulates);
+2. simulates the exposures with :mod:`webbcal.sim` (uncal files and their truth);
+3. runs Stage 1 -> 2 -> 3 with :func:`webbcal.parallel.run_observation`, through the level-2
+   and level-3 association files it writes, the members of each stage in parallel;
+4. writes the run report (:mod:`webbcal.report`) and ``demo_summary.json``.
+
+Everything lands in ``output_dir``. ``small=True`` (``--small``) uses the SUB320 subarray
+and fewer groups: a quick version for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from webbcal.errors import ParameterError
+from webbcal.parallel.cluster import dask_client, default_workers, warm_up
+from webbcal.parallel.ledger import write_json_atomic
+from webbcal.parallel.observation import ObservationSummary, run_observation
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DemoConfig", "DemoResult", "run_demo"]
+
+#: Per instrument: (detector, filter, pupil, readout pattern).
+INSTRUMENT_DEFAULTS = {
+    "NIRCAM": ("NRCA1", "F200W", "CLEAR", "RAPID"),
+    "MIRI": ("MIRIMAGE", "F770W", None, "FAST"),
+    "NIRISS": ("NIS", "CLEAR", "F150W", "NIS"),
+}
+#: Subarray and groups of the ``small`` demo.
+SMALL = ("SUB320", 5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoConfig:
+    """What the demo simulates and how it runs (None: the instrument's default)."""
+
+    output_dir: str = "demo_output"
+    instrument: str = "NIRCAM"
+    detector: str | None = None
+    filter: str | None = None
+    exposures: int = 4
+    seed: int = 1
+    ngroups: int | None = None
+    subarray: str | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    small: bool = False
+    report: bool = True
+
+    def observation(self) -> Any:
+        """The :class:`webbcal.sim.ObservationConfig` of the demo.
+
+        Raises
+        ------
+        ParameterError
+            For an instrument the demo does not simulate.
+        InputError
+            For an unknown detector or filter.
+
+        """
+        from webbcal.instruments.detectors import get_detector
+        from webbcal.refs.embedded.properties import band
+        from webbcal.sim import ExposureConfig, ObservationConfig
+
+        inst = self.instrument.upper()
+        if inst not in INSTRUMENT_DEFAULTS:
+            known = ", ".join(sorted(INSTRUMENT_DEFAULTS))
+            raise ParameterError(f"the demo simulates {known} imaging, not {self.instrument}")
+        det, filt, pupil, readpatt = INSTRUMENT_DEFAULTS[inst]
+        subarray = self.subarray or (SMALL[0] if self.small and inst == "NIRCAM" else "FULL")
+        ngroups = self.ngroups or (SMALL[1] if self.small else 10)
+        exposure = ExposureConfig(
+            instrument=inst,
+            detector=(self.detector or det).upper(),
+            filter=self.filter or filt,
+            pupil=pupil,
+            readpatt=readpatt,
+            ngroups=ngroups,
+            subarray=subarray.upper(),
+            seed=self.seed,
+            output_dir=self.output_dir,
+        )
+        get_detector(inst, exposure.detector)
+        band(inst, exposure.filter, exposure.pupil)  # unknown detector or filter: InputError
+        return ObservationConfig(
+            exposure=exposure,
+            exposures=self.exposures,
+            dither_pattern="BOX" if self.exposures > 1 else "NONE",
+        )
+
+
+@dataclass
+class DemoResult:
+    """What the demo did: stage times, the chain's summary, the report and key numbers."""
+
+    config: DemoConfig
+    output_dir: Path
+    times: dict[str, float] = field(default_factory=dict)
+    observation: ObservationSummary | None = None
+    report: Any = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    summary_file: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every stage ran and every member succeeded."""
+        return self.observation is not None and self.observation.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``demo_summary.json``)."""
+        return {
+            "config": asdict(self.config),
+            "output_dir": str(self.output_dir),
+            "ok": self.ok,
+            "times_s": {k: round(v, 3) for k, v in self.times.items()},
+            "numbers": self.numbers,
+            "observation": self.observation.to_dict() if self.observation else None,
+            "report": str(self.report.html) if self.report is not None else None,
+        }
+
+    def summary_text(self) -> str:
+        """The one-screen terminal summary."""
+        from webbcal.demo.summary import format_summary
+
+        return format_summary(self)
+
+
+def run_demo(config: DemoConfig) -> DemoResult:
+    """Simulate, calibrate (Stage 1 -> 2 -> 3, in parallel) and report; see the module doc."""
+    from webbcal.sim import simulate_observation
+
+    out = Path(config.output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    config = replace(config, output_dir=str(out))
+    result = DemoResult(config=config, output_dir=out)
+    t_start = time.perf_counter()
+    with ExitStack() as stack, ThreadPoolExecutor(1) as pool:
+        starting = pool.submit(_start_client, stack, config)
+        t0 = time.perf_counter()
+        sim = simulate_observation(config.observation())
+        result.times["simulate"] = time.perf_counter() - t0
+        log.info(
+            "demo: simulated %d exposure(s) in %.1f s", len(sim.exposures), result.times["simulate"]
+        )
+        client = starting.result()
+        result.times["cluster_wait"] = time.perf_counter() - t0 - result.times["simulate"]
+        uncal = [e.files["uncal"] for e in sim.exposures]
+        chain = run_observation(
+            uncal,
+            output_dir=out,
+            client=client,
+            workers=1 if client is None else None,
+            product_name=sim.product_name,
+        )
+    result.observation = chain
+    for stage, name in zip(chain.stages, ("stage1", "stage2", "stage3"), strict=False):
+        result.times[name] = stage.seconds
+        log.info("demo: %s (%s) in %.1f s", name, stage.pipeline, stage.seconds)
+    if config.report:
+        from webbcal.report import build_report
+
+        t0 = time.perf_counter()
+        result.report = build_report(out, title=f"webbcal demo: {sim.product_name}")
+        result.times["report"] = time.perf_counter() - t0
+        log.info("demo: report in %.1f s: %s", result.times["report"], result.report.html)
+    result.times["total"] = time.perf_counter() - t_start
+    result.numbers = _numbers(result)
+    result.summary_file = write_json_atomic(out / "demo_summary.json", result.to_dict())
+    return result
+
+
+def _start_client(stack: ExitStack, config: DemoConfig) -> Any:
+    """A warmed-up Dask client (None when one worker is asked for: run in this process)."""
+    n = config.workers if config.workers is not None else default_workers(config.exposures)
+    if config.scheduler is None and n <= 1:
+        return None
+    client = stack.enter_context(dask_client(n, config.scheduler))
+    warm_up(client)
+    return client
+
+
+def _numbers(result: DemoResult) -> dict[str, Any]:
+    """Sources, completeness, flux ratio, astrometry, pull std per stage (from the report)."""
+    numbers: dict[str, Any] = {}
+    data = result.report.data if result.report is not None else {}
+    for product in data.get("products") or []:
+        numbers["n_sources"] = product.get("n_sources")
+        match = product.get("match") or {}
+        for key in (
+            "n_truth",
+            "n_matched",
+            "completeness",
+            "completeness_bright",
+            "flux_ratio_stars",
+            "flux_ratio_galaxies",
+            "astrometry_rms_mas",
+        ):
+            if key in match:
+                numbers[key] = match[key]
+        break
+    numbers["pulls"] = {
+        stage: {k: s.get(k) for k in ("n", "mean", "std")}
+        for stage, s in (data.get("pulls") or {}).items()
+    }
+    numbers["dq_totals"] = data.get("dq_totals", {})
+    return numbers

@@ -1,0 +1,1 @@
+"""Numba/numpy algorithms over arrays: no data models, no I/O, no logging configuration."""

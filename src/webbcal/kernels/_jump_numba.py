@@ -1,0 +1,563 @@
+"""Numba internals of the two-point jump detection (API: :mod:`webbcal.kernels.jump`).
+
+Per-pixel pieces (iterative rejection, single pass, sigma clipping, neighbour triggers)
+and the row-parallel phases: primary detection (fused with the count of primary jumps
+and the clean-up of JUMP_DET on DO_NOT_USE / SATURATED groups), neighbour flagging from
+a list of triggers, and after-jump flagging.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from webbcal.kernels._nbstats import astropy_clip_bounds, median_sorted, network_sort
+
+ITERATIVE, SINGLE_PASS, SIGMA_CLIP = 0, 1, 2
+
+
+# ----------------------------------------------------------------------------------------
+# per-pixel pieces
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sigma(med, rnterm):
+    s = math.sqrt(abs(med) + rnterm)
+    if s == 0.0:
+        return np.nan
+    return s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2):
+    """Iterative rejection of one pixel; flagged difference indices go to ``fk``."""
+    n = 0
+    for k in range(ntot):
+        a = abs(fd[k])
+        fda[k] = a
+        if a == a:
+            tmp[n] = a
+            n += 1
+    nf = 0
+    first = True
+    while n >= 2:
+        network_sort(tmp, n)
+        if n >= 4:
+            # the largest value (and any tie with it) is left out of the median
+            m = n - 1
+            mx = tmp[n - 1]
+            while m > 0 and tmp[m - 1] == mx:
+                m -= 1
+            med = median_sorted(tmp, m)
+            thr = thr4
+        elif n == 3:
+            med = tmp[1]
+            thr = thr3
+        else:
+            med = tmp[0]
+            thr = thr2
+        if not first:
+            med = np.float64(np.float32(med))
+        sig = _sigma(med, rnterm)
+        mr = -1.0
+        for k in range(ntot):
+            rr = abs(np.float32(fda[k] - med)) / sig
+            mr = rr if rr > mr else mr
+        if not (mr > thr):
+            break
+        m = 0
+        for k in range(ntot):
+            v = fda[k]
+            if v == v:
+                if abs(np.float32(v - med)) / sig == mr:
+                    fk[nf] = k
+                    nf += 1
+                    fda[k] = np.nan
+                else:
+                    tmp[m] = v
+                    m += 1
+        n = m
+        first = False
+    return nf
+
+
+@njit(cache=True, nogil=True)
+def _plain_median(fd, tmp, ntot):
+    m = 0
+    for k in range(ntot):
+        v = fd[k]
+        if v == v:
+            tmp[m] = v
+            m += 1
+    network_sort(tmp, m)
+    return median_sorted(tmp, m)
+
+
+@njit(cache=True, nogil=True)
+def _sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qbuf, x, ng, bad):
+    """Sigma clipping across integrations (or all differences) of one pixel."""
+    nf = 0
+    if only_use_ints:
+        for d in range(nd):
+            c = 0
+            for i in range(nints):
+                v = fd[i * nd + d]
+                if math.isfinite(v):
+                    tmp[c] = v
+                    c += 1
+            lo, hi = astropy_clip_bounds(tmp, c, thr, thr, maxiters)
+            for i in range(nints):
+                v = fd[i * nd + d]
+                if math.isfinite(v) and (v < lo or v > hi) and qbuf[i * ng + d + 1, x] & bad == 0:
+                    fk[nf] = i * nd + d
+                    nf += 1
+    else:
+        c = 0
+        for k in range(nints * nd):
+            v = fd[k]
+            if math.isfinite(v):
+                tmp[c] = v
+                c += 1
+        lo, hi = astropy_clip_bounds(tmp, c, thr, thr, maxiters)
+        for k in range(nints * nd):
+            v = fd[k]
+            if math.isfinite(v) and (v < lo or v > hi):
+                i = k // nd
+                d = k - i * nd
+                if qbuf[i * ng + d + 1, x] & bad == 0:
+                    fk[nf] = k
+                    nf += 1
+    return nf
+
+
+@njit(cache=True, nogil=True)
+def _count_triggers(fd, tmp, ntot, nints, nd, ng, rnterm, qbuf, x, jump, min_nb, max_nb):
+    med = _plain_median(fd, tmp, ntot)
+    sig = _sigma(med, rnterm)
+    nt = 0
+    for i in range(nints):
+        for d in range(nd):
+            if qbuf[i * ng + d + 1, x] & jump:
+                r = abs(fd[i * nd + d] - med) / sig
+                if r < max_nb and r > min_nb:
+                    nt += 1
+    return nt
+
+
+@njit(cache=True, nogil=True)
+def _pixel_diffs(data, gain, y, x, gdq, bad, fd):
+    """First differences (electrons, float64 of the float32 difference) of one pixel."""
+    nints, ng = data.shape[0], data.shape[1]
+    nd = ng - 1
+    g = gain[y, x]
+    for i in range(nints):
+        prev = data[i, 0, y, x] * g
+        if gdq[i, 0, y, x] & bad:
+            prev = np.float32(np.nan)
+        for d in range(nd):
+            cur = data[i, d + 1, y, x] * g
+            if gdq[i, d + 1, y, x] & bad:
+                cur = np.float32(np.nan)
+            fd[i * nd + d] = np.float64(cur - prev)
+            prev = cur
+
+
+# ----------------------------------------------------------------------------------------
+# phases
+
+
+@njit(cache=True, nogil=True)
+def _primary_row(
+    y,
+    data,
+    gdq,
+    gain,
+    rn,
+    rnd,
+    mode,
+    thr4,
+    thr3,
+    thr2,
+    maxiters,
+    only_use_ints,
+    do_nbr,
+    min_nb,
+    max_nb,
+    fuse,
+    dnu,
+    sat,
+    jump,
+    has_jump,
+    has_trig,
+    row_crs,
+    row_trig,
+):
+    """Primary detection for detector row ``y`` (see :func:`_primary`)."""
+    nints, ng, _, nx = data.shape
+    nd = ng - 1
+    ntot = nints * nd
+    bad = dnu | sat
+    keep = np.uint8(~jump & 0xFF)
+    ebuf = np.empty((nints * ng, nx), np.float32)
+    qbuf = np.empty((nints * ng, nx), np.uint8)
+    fd = np.empty(ntot)
+    fda = np.empty(ntot)
+    tmp = np.empty(ntot)
+    fk = np.empty(ntot, np.int64)
+    for i in range(nints):
+        for g in range(ng):
+            row = i * ng + g
+            for x in range(nx):
+                q = gdq[i, g, y, x]
+                qbuf[row, x] = q
+                v = data[i, g, y, x] * gain[y, x]
+                if q & bad:
+                    v = np.float32(np.nan)
+                ebuf[row, x] = v
+    ncr = 0
+    ntrig = 0
+    for x in range(nx):
+        r = rn[y, x] * gain[y, x]
+        rnterm = np.float64(r * r) / rnd
+        for i in range(nints):
+            for d in range(nd):
+                fd[i * nd + d] = np.float64(ebuf[i * ng + d + 1, x] - ebuf[i * ng + d, x])
+        if mode == ITERATIVE:
+            nf = _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2)
+        elif mode == SINGLE_PASS:
+            med = _plain_median(fd, tmp, ntot)
+            sig = _sigma(med, rnterm)
+            nf = 0
+            for k in range(ntot):
+                v = fd[k]
+                if math.isfinite(v) and abs(v - med) / sig > thr4:
+                    fk[nf] = k
+                    nf += 1
+        else:
+            nf = _sigclip_pixel(
+                fd, tmp, fk, nints, nd, thr4, maxiters, only_use_ints, qbuf, x, ng, bad
+            )
+        for j in range(nf):
+            k = fk[j]
+            i = k // nd
+            g = k - i * nd + 1
+            q = qbuf[i * ng + g, x] | jump
+            qbuf[i * ng + g, x] = q
+            gdq[i, g, y, x] = q
+        if not fuse:
+            continue
+        anyj = False
+        for i in range(nints):
+            for g in range(ng):
+                q = qbuf[i * ng + g, x]
+                if q & jump:
+                    ncr += 1
+                    if q & bad:
+                        q &= keep
+                        qbuf[i * ng + g, x] = q
+                        gdq[i, g, y, x] = q
+                    else:
+                        anyj = True
+        if anyj:
+            has_jump[y, x] = 1
+            if do_nbr:
+                nt = _count_triggers(
+                    fd, tmp, ntot, nints, nd, ng, rnterm, qbuf, x, jump, min_nb, max_nb
+                )
+                if nt > 0:
+                    has_trig[y, x] = 1
+                    ntrig += nt
+    row_crs[y] = ncr
+    row_trig[y] = ntrig
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _primary(
+    data,
+    gdq,
+    gain,
+    rn,
+    rnd,
+    mode,
+    thr4,
+    thr3,
+    thr2,
+    maxiters,
+    only_use_ints,
+    do_nbr,
+    min_nb,
+    max_nb,
+    fuse,
+    dnu,
+    sat,
+    jump,
+    has_jump,
+    has_trig,
+    row_crs,
+    row_trig,
+):
+    """Primary detection, parallel over rows (the work is in :func:`_primary_row`)."""
+    for y in prange(data.shape[2]):
+        _primary_row(
+            y,
+            data,
+            gdq,
+            gain,
+            rn,
+            rnd,
+            mode,
+            thr4,
+            thr3,
+            thr2,
+            maxiters,
+            only_use_ints,
+            do_nbr,
+            min_nb,
+            max_nb,
+            fuse,
+            dnu,
+            sat,
+            jump,
+            has_jump,
+            has_trig,
+            row_crs,
+            row_trig,
+        )
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _reset_jump_only_planes(gdq, jump, dnu):
+    """Sigma-clip branch: in planes where every pixel has JUMP or DNU, clear jump-only."""
+    nints, ng, ny, nx = gdq.shape
+    both = jump | dnu
+    for p in prange(nints * ng):
+        i = p // ng
+        g = p - i * ng
+        full = True
+        for y in range(ny):
+            for x in range(nx):
+                if gdq[i, g, y, x] & both == 0:
+                    full = False
+                    break
+            if not full:
+                break
+        if full:
+            for y in range(ny):
+                for x in range(nx):
+                    if gdq[i, g, y, x] == jump:
+                        gdq[i, g, y, x] = 0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _post_count(
+    data,
+    gdq,
+    gain,
+    rn,
+    rnd,
+    do_nbr,
+    min_nb,
+    max_nb,
+    dnu,
+    sat,
+    jump,
+    has_jump,
+    has_trig,
+    row_crs,
+    row_trig,
+):
+    """Count / clean-up / trigger pass used when the primary pass could not fuse it."""
+    nints, ng, ny, nx = data.shape
+    nd = ng - 1
+    ntot = nints * nd
+    bad = dnu | sat
+    keep = np.uint8(~jump & 0xFF)
+    for y in prange(ny):
+        qbuf = np.empty((nints * ng, nx), np.uint8)
+        fd = np.empty(ntot)
+        tmp = np.empty(ntot)
+        ncr = 0
+        ntrig = 0
+        for i in range(nints):
+            for g in range(ng):
+                for x in range(nx):
+                    qbuf[i * ng + g, x] = gdq[i, g, y, x]
+        for x in range(nx):
+            anyj = False
+            for i in range(nints):
+                for g in range(ng):
+                    q = qbuf[i * ng + g, x]
+                    if q & jump:
+                        ncr += 1
+                        if q & bad == 0:
+                            anyj = True
+            if do_nbr and anyj:
+                _pixel_diffs(data, gain, y, x, gdq, bad, fd)
+                r = rn[y, x] * gain[y, x]
+                rnterm = np.float64(r * r) / rnd
+                nt = _count_triggers(
+                    fd, tmp, ntot, nints, nd, ng, rnterm, qbuf, x, jump, min_nb, max_nb
+                )
+                if nt > 0:
+                    has_trig[y, x] = 1
+                    ntrig += nt
+            for i in range(nints):
+                for g in range(ng):
+                    q = qbuf[i * ng + g, x]
+                    if q & jump and q & bad:
+                        gdq[i, g, y, x] = q & keep
+            if anyj:
+                has_jump[y, x] = 1
+        row_crs[y] = ncr
+        row_trig[y] = ntrig
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _collect_triggers(
+    data,
+    gdq,
+    gain,
+    rn,
+    rnd,
+    min_nb,
+    max_nb,
+    dnu,
+    sat,
+    jump,
+    has_trig,
+    offsets,
+    out_y,
+    out_x,
+    out_i,
+    out_g,
+):
+    nints, ng, ny, nx = data.shape
+    nd = ng - 1
+    ntot = nints * nd
+    bad = dnu | sat
+    for y in prange(ny):
+        pos = offsets[y]
+        if offsets[y + 1] == pos:
+            continue
+        fd = np.empty(ntot)
+        tmp = np.empty(ntot)
+        for x in range(nx):
+            if not has_trig[y, x]:
+                continue
+            _pixel_diffs(data, gain, y, x, gdq, bad, fd)
+            r = rn[y, x] * gain[y, x]
+            rnterm = np.float64(r * r) / rnd
+            med = _plain_median(fd, tmp, ntot)
+            sig = _sigma(med, rnterm)
+            for i in range(nints):
+                for d in range(nd):
+                    if gdq[i, d + 1, y, x] & jump:
+                        rr = abs(fd[i * nd + d] - med) / sig
+                        if rr < max_nb and rr > min_nb:
+                            out_y[pos] = y
+                            out_x[pos] = x
+                            out_i[pos] = i
+                            out_g[pos] = d + 1
+                            pos += 1
+
+
+@njit(cache=True, nogil=True)
+def _flag_neighbours(gdq, out_y, out_x, out_i, out_g, bad, jump, has_jump):
+    ny, nx = gdq.shape[2], gdq.shape[3]
+    for e in range(out_y.size):
+        y = out_y[e]
+        x = out_x[e]
+        i = out_i[e]
+        g = out_g[e]
+        for t in range(5):
+            yy, xx = y, x
+            if t == 1:
+                yy = y - 1
+            elif t == 2:
+                yy = y + 1
+            elif t == 3:
+                xx = x - 1
+            elif t == 4:
+                xx = x + 1
+            if yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                continue
+            if gdq[i, g, yy, xx] & bad == 0:
+                gdq[i, g, yy, xx] |= jump
+                has_jump[yy, xx] = 1
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _after_jump(data, gdq, gain, e1, n1, e2, n2, dnu, sat, jump, has_jump):
+    nints, ng, ny, nx = data.shape
+    nd = ng - 1
+    ntot = nints * nd
+    bad = dnu | sat
+    for y in prange(ny):
+        fd = np.empty(ntot)
+        tmp = np.empty(ntot)
+        mark = np.empty(ng, np.bool_)
+        for x in range(nx):
+            if not has_jump[y, x]:
+                continue
+            _pixel_diffs(data, gain, y, x, gdq, bad, fd)
+            med = _plain_median(fd, tmp, ntot)
+            for i in range(nints):
+                mark[:] = False
+                for g in range(1, ng):
+                    if gdq[i, g, y, x] & jump:
+                        ej = fd[i * nd + g - 1] - med
+                        if n1 > 0 and ej >= e1:
+                            for h in range(g, min(g + n1, ng - 1) + 1):
+                                mark[h] = True
+                        if n2 > 0 and ej >= e2:
+                            for h in range(g, min(g + n2, ng - 1) + 1):
+                                mark[h] = True
+                for g in range(ng):
+                    if mark[g] and gdq[i, g, y, x] & bad == 0:
+                        gdq[i, g, y, x] |= jump
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _planes_all(gdq, flag):
+    """``out[i, g]``: every pixel of plane (i, g) has ``flag`` set."""
+    nints, ng, ny, nx = gdq.shape
+    out = np.ones((nints, ng), np.bool_)
+    for p in prange(nints * ng):
+        i = p // ng
+        g = p - i * ng
+        done = False
+        for y in range(ny):
+            for x in range(nx):
+                if gdq[i, g, y, x] & flag == 0:
+                    out[i, g] = False
+                    done = True
+                    break
+            if done:
+                break
+    return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _clear_redundant(gdq, dnu, sat, jump):
+    nints, ng, ny, nx = gdq.shape
+    bad = dnu | sat
+    keep = np.uint8(~jump & 0xFF)
+    for y in prange(ny):
+        for i in range(nints):
+            for g in range(ng):
+                for x in range(nx):
+                    q = gdq[i, g, y, x]
+                    if q & jump and q & bad:
+                        gdq[i, g, y, x] = q & keep
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _flag_bad_gain(gain, pixeldq, flag):
+    ny, nx = gain.shape
+    for y in prange(ny):
+        for x in range(nx):
+            g = gain[y, x]
+            if not (g > 0.0):
+                pixeldq[y, x] |= flag

@@ -1,0 +1,195 @@
+"""Dark current subtraction (the official ``dark_current`` step, stcal ``dark_sub``).
+
+The dark reference holds one frame per "group" (``dark_nframes`` frames per group,
+normally 1, and ``dark_groupgap`` skipped frames). When the science readout differs,
+science group ``g`` is compared with the mean of dark frames
+``g * (nframes + groupgap) ... + nframes - 1`` (frame-averaged dark). NaNs in the
+dark count as 0. A dark too short for the science ramp is extrapolated linearly from
+its last two groups. MIRI darks are 4-D (one ramp per integration): science
+integration ``i`` uses dark integration ``i`` while it exists (and the data start at the
+first integration of the exposure), otherwise the last one. The dark DQ is OR-ed into
+PIXELDQ (for 4-D darks, the first-group DQ of every dark integration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from webbcal.errors import ParameterError
+
+__all__ = ["DarkResult", "average_dark_frames", "extrapolate_dark", "subtract_dark"]
+
+
+@dataclass
+class DarkResult:
+    """What :func:`subtract_dark` did.
+
+    Attributes
+    ----------
+    applied : bool
+        False when the dark could not be used (its NFRAMES or GROUPGAP exceed the
+        science exposure's); the data are then untouched, as the official step skips.
+    dark : ndarray or None
+        The dark actually subtracted (frame-averaged when the readouts differ), for
+        ``dark_output``; None when not applied.
+    """
+
+    applied: bool
+    dark: np.ndarray | None
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _mean_frames(src, dst, ngroups, nframes, groupgap, fnframes):
+    # src (nframes_total, ny, nx) with NaN already meaning 0; sequential float32 sums
+    ny, nx = src.shape[1], src.shape[2]
+    for y in prange(ny):
+        for g in range(ngroups):
+            start = g * (nframes + groupgap)
+            for x in range(nx):
+                acc = src[start, y, x]
+                for f in range(start + 1, start + nframes):
+                    acc += src[f, y, x]
+                dst[g, y, x] = acc / fnframes
+
+
+def average_dark_frames(dark: np.ndarray, ngroups: int, nframes: int, groupgap: int) -> np.ndarray:
+    """Average dark frames into the science group structure.
+
+    Parameters
+    ----------
+    dark : ndarray, (nframes_total, ny, nx) or (nints, nframes_total, ny, nx)
+        Per-frame dark (NaN already replaced by 0).
+    ngroups, nframes, groupgap : int
+        Science readout.
+
+    Returns
+    -------
+    ndarray
+        (ngroups, ny, nx) or (nints, ngroups, ny, nx): group ``g`` is the mean of frames
+        ``g * (nframes + groupgap)`` to ``g * (nframes + groupgap) + nframes - 1``.
+    """
+    need = (ngroups - 1) * (nframes + groupgap) + nframes
+    if dark.shape[-3] < need:
+        raise ParameterError(f"the dark has {dark.shape[-3]} frames, {need} are needed")
+    if dark.ndim == 3:
+        out = np.empty((ngroups, *dark.shape[1:]), dtype=dark.dtype)
+        if nframes == 1:
+            out[:] = dark[0 : need : groupgap + 1][:ngroups]
+        else:
+            _mean_frames(dark, out, ngroups, nframes, groupgap, dark.dtype.type(nframes))
+        return out
+    out = np.empty((dark.shape[0], ngroups, *dark.shape[2:]), dtype=dark.dtype)
+    for i in range(dark.shape[0]):
+        out[i] = average_dark_frames(dark[i], ngroups, nframes, groupgap)
+    return out
+
+
+def extrapolate_dark(dark: np.ndarray, ngroups: int) -> np.ndarray:
+    """Append ``ngroups`` groups continuing the slope of the last two (float64, as stcal)."""
+
+    def one(arr):
+        rate = arr[-1] - arr[-2]
+        steps = np.arange(1, ngroups + 1).reshape(-1, 1, 1)
+        return np.concatenate((arr, steps * rate + arr[-1]))
+
+    if dark.ndim == 4:
+        return np.stack([one(d) for d in dark])
+    return one(dark)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _subtract(data, dark, imap):
+    nints, ngroups, ny, nx = data.shape
+    for y in prange(ny):
+        for i in range(nints):
+            di = imap[i]
+            for g in range(ngroups):
+                for x in range(nx):
+                    data[i, g, y, x] = data[i, g, y, x] - dark[di, g, y, x]
+
+
+def subtract_dark(
+    data: np.ndarray,
+    pixeldq: np.ndarray,
+    dark: np.ndarray,
+    dark_dq: np.ndarray,
+    *,
+    nframes: int,
+    groupgap: int,
+    dark_nframes: int = 1,
+    dark_groupgap: int = 0,
+    integration_start: int | None = None,
+) -> DarkResult:
+    """Subtract the dark in place, frame-averaging it when the readouts differ.
+
+    Parameters
+    ----------
+    data : ndarray, float32, (nints, ngroups, ny, nx)
+        Ramps, modified in place.
+    pixeldq : ndarray, uint32, (ny, nx)
+        OR-ed in place with the dark DQ.
+    dark : ndarray, (ndark_groups, ny, nx) or (ndark_ints, ndark_groups, ny, nx)
+        Dark reference cut to the subarray (not modified).
+    dark_dq : ndarray
+        (ny, nx) DQ, or for 4-D darks (ndark_ints, ndark_groups or 1, ny, nx).
+    nframes, groupgap : int
+        Science NFRAMES and GROUPGAP.
+    dark_nframes, dark_groupgap : int
+        The dark's NFRAMES and GROUPGAP.
+    integration_start : int, optional
+        1-based first integration of the data (segmented exposures); MIRI 4-D darks
+        are matched by integration only when this is 1 (or None).
+
+    Returns
+    -------
+    DarkResult
+    """
+    if data.ndim != 4:
+        raise ParameterError(f"data must be 4-D, got shape {data.shape}")
+    nints, ngroups = data.shape[:2]
+    if dark.shape[-2:] != data.shape[-2:] or dark.ndim not in (3, 4):
+        raise ParameterError(f"dark shape {dark.shape} does not match the data {data.shape}")
+    drk_ngroups = dark.shape[-3]
+    sci_total = ngroups * nframes + (ngroups - 1) * groupgap
+    drk_total = drk_ngroups * dark_nframes + (drk_ngroups - 1) * dark_groupgap
+    work = dark
+    if sci_total > drk_total:
+        extra = int(
+            np.ceil((sci_total - drk_total + dark_groupgap) / (dark_nframes + dark_groupgap))
+        )
+        work = extrapolate_dark(work, extra)
+    if dark_nframes > nframes or dark_groupgap > groupgap:
+        return DarkResult(False, None)
+    if np.isnan(work).any():
+        work = np.where(np.isnan(work), work.dtype.type(0), work)
+    if nframes != dark_nframes or groupgap != dark_groupgap:
+        work = average_dark_frames(work, ngroups, nframes, groupgap)
+
+    if dark.ndim == 4:
+        ddq = np.asarray(dark_dq)
+        darkdq = ddq[0, 0].copy() if ddq.ndim == 4 else ddq.copy()
+        if ddq.ndim == 4:
+            for k in range(1, ddq.shape[0]):
+                darkdq |= ddq[k, 0]
+        dark4 = work
+        ndark = dark4.shape[0]
+        start1 = integration_start is None or integration_start == 1
+        imap = np.array(
+            [i if (i < ndark and start1) else ndark - 1 for i in range(nints)], np.int64
+        )
+    else:
+        darkdq = np.asarray(dark_dq)
+        dark4 = work[np.newaxis]
+        imap = np.zeros(nints, np.int64)
+    np.bitwise_or(pixeldq, darkdq.astype(pixeldq.dtype), out=pixeldq)
+    if dark4.shape[1] < ngroups:
+        raise ParameterError(f"the dark has {dark4.shape[1]} groups, the data {ngroups}")
+    if dark4.dtype == data.dtype:
+        _subtract(data, dark4, imap)
+    else:  # extrapolated darks are float64: subtract in float64, as numpy would
+        for i in range(nints):
+            data[i] = data[i] - dark4[imap[i], :ngroups]
+    return DarkResult(True, work)

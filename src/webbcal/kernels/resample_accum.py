@@ -1,0 +1,399 @@
+"""Accumulating drizzled inputs on one output grid: data, weights, context, variances.
+
+:class:`Drizzler` is the array-level engine shared by the Stage 2 and Stage 3 ``resample``:
+``add`` one input after the other (its data, weights, variances and coarse pixel map, a
+:class:`NodeMap`), then ``finalize`` to get the output arrays:
+
+* SCI: ``sum(dow * d) / sum(dow)`` (``fillval`` where nothing landed), WHT: ``sum(dow)``;
+* CON: ``(nplanes, ny, nx)`` int32 bit planes, bit ``k % 32`` of plane ``k // 32`` for input k;
+* VAR_RNOISE, VAR_POISSON, VAR_FLAT: per input, the square roots are drizzled with the
+  data's weights and squared (``v_i``); inputs are combined as
+  ``sum(v_i W_i**2) / (sum W_i)**2`` with ``W_i = 1 / v_i(rnoise)`` (``weight_type="ivm"``)
+  or the exposure time (``"exptime"``), then divided by ``pixel_scale_ratio**2`` (a finer
+  output grid has proportionally noisier pixels);
+* ERR: ``sqrt`` of the sum of the variances (NaN where all are NaN).
+
+Memory: the output arrays are allocated once; each input's variance sums live only on the
+output window its footprint covers, and with a single input (Stage 2) they become the
+output variances in place, with no combination arrays at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from webbcal.kernels.pixmap import NodeMap
+from webbcal.kernels.resample import band_limits, drizzle_square, row_extents, x_stage
+
+log = logging.getLogger(__name__)
+
+__all__ = ["KERNELS", "DrizzleResult", "Drizzler", "drizzle_weight"]
+
+#: Kernels accepted; "square" runs in numba, the others through the ``drizzle`` package.
+KERNELS = ("square", "point", "turbo", "gaussian", "lanczos2", "lanczos3")
+
+_EMPTY = np.zeros((0, 0), dtype=np.float32)
+
+
+@dataclass
+class DrizzleResult:
+    """Output arrays of :meth:`Drizzler.finalize` (float32 unless noted)."""
+
+    data: np.ndarray
+    wht: np.ndarray
+    con: np.ndarray  # int32 (nplanes, ny, nx)
+    var_rnoise: np.ndarray
+    var_poisson: np.ndarray
+    var_flat: np.ndarray
+    err: np.ndarray
+    n_inputs: int
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _weight(var_rnoise, dq, bad_bits, ivm, constant, use_dq, out):
+    ny, nx = out.shape
+    for y in prange(ny):
+        for x in range(nx):
+            good = not use_dq or (dq[y, x] & bad_bits) == 0
+            if not good:
+                out[y, x] = 0.0
+            elif ivm:
+                v = var_rnoise[y, x]
+                out[y, x] = 1.0 / v if (v > 0.0 and np.isfinite(v)) else 0.0
+            else:
+                out[y, x] = constant
+
+
+def drizzle_weight(
+    dq: np.ndarray,
+    bad_bits: int | None,
+    *,
+    var_rnoise: np.ndarray | None = None,
+    exptime: float = 1.0,
+) -> np.ndarray:
+    """Per-pixel drizzle weights of an input (float32), as the official ``build_driz_weight``.
+
+    ``1 / VAR_RNOISE`` (0 where it is not positive and finite) when ``var_rnoise`` is
+    given (``weight_type="ivm"``), else ``exptime``; 0 where ``dq & bad_bits`` (no DQ test
+    when ``bad_bits`` is None).
+    """
+    out = np.empty(dq.shape, dtype=np.float32)
+    ivm = var_rnoise is not None
+    rn = np.asarray(var_rnoise, dtype=np.float32) if ivm else _EMPTY
+    mask = np.uint32(0 if bad_bits is None else bad_bits & 0xFFFFFFFF)
+    _weight(rn, np.asarray(dq, dtype=np.uint32), mask, ivm, float(exptime), bad_bits is not None,
+            out)  # fmt: skip
+    return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _fold(
+    iwht: np.ndarray,
+    sig: np.ndarray,
+    have: tuple,
+    ivm: bool,
+    exptime: float,
+    oy0: int,
+    ox0: int,
+    vsum: np.ndarray,
+    vwt: np.ndarray,
+) -> None:
+    """Add one input's drizzled variances to the squared-weight sums."""
+    h, w = iwht.shape
+    for y in prange(h):
+        for x in range(w):
+            wt = iwht[y, x]
+            if not (wt > 0.0):
+                continue
+            weight = exptime
+            if ivm:
+                weight = 1.0
+                if have[0]:
+                    s = sig[0, y, x] / wt
+                    v = s * s
+                    weight = 1.0 / v if (v > 0.0 and np.isfinite(v)) else 0.0
+            if not (weight > 0.0):
+                continue
+            for k in range(3):
+                if not have[k]:
+                    continue
+                s = sig[k, y, x] / wt
+                v = s * s
+                if np.isfinite(v):
+                    vsum[k, oy0 + y, ox0 + x] += v * weight * weight
+                    vwt[k, oy0 + y, ox0 + x] += weight
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _finish_data(total: np.ndarray, wht: np.ndarray, fillval: float) -> None:
+    """``total / wht`` in place, ``fillval`` where nothing landed."""
+    h, w = total.shape
+    for y in prange(h):
+        for x in range(w):
+            wt = wht[y, x]
+            total[y, x] = total[y, x] / wt if wt > 0.0 else fillval
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _finish_single(sig: np.ndarray, wht: np.ndarray, have: tuple, scale: float) -> None:
+    """One input: ``(sig / wht)**2 * scale`` in place (NaN where nothing landed)."""
+    h, w = wht.shape
+    for y in prange(h):
+        for x in range(w):
+            wt = wht[y, x]
+            for k in range(3):
+                if not have[k]:
+                    sig[k, y, x] = np.nan
+                elif wt > 0.0:
+                    s = sig[k, y, x] / wt
+                    sig[k, y, x] = s * s * scale
+                else:
+                    sig[k, y, x] = np.nan
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _finish_combined(vsum: np.ndarray, vwt: np.ndarray, scale: float) -> None:
+    """``vsum / vwt**2 * scale`` in place into ``vsum`` (NaN where no weight)."""
+    n, h, w = vsum.shape
+    for y in prange(h):
+        for k in range(n):
+            for x in range(w):
+                wt = vwt[k, y, x]
+                vsum[k, y, x] = vsum[k, y, x] / (wt * wt) * scale if wt > 0.0 else np.nan
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _error(var: np.ndarray, err: np.ndarray) -> None:
+    """``sqrt`` of the NaN-ignoring sum of the variances (NaN where all are NaN)."""
+    n, h, w = var.shape
+    for y in prange(h):
+        for x in range(w):
+            total = 0.0
+            good = False
+            for k in range(n):
+                v = var[k, y, x]
+                if np.isfinite(v):
+                    total += v
+                    good = True
+            err[y, x] = np.sqrt(total) if good else np.nan
+
+
+class Drizzler:
+    """Drizzle inputs one by one onto an output grid of ``shape`` (see the module doc).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Output ``(ny, nx)``.
+    kernel : str
+        One of :data:`KERNELS`.
+    pixfrac : float
+        Pixel shrink factor (0, 1].
+    fillval : float
+        Output value where no input landed.
+    weight_type : {"ivm", "exptime"}
+        How the inputs' variances are combined (the data weights are given per pixel).
+    pixel_scale_ratio : float
+        Output / input pixel scale (kernel size of the non-square kernels and the variance
+        scaling).
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        kernel: str = "square",
+        pixfrac: float = 1.0,
+        fillval: float = np.nan,
+        weight_type: str = "ivm",
+        pixel_scale_ratio: float = 1.0,
+    ) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown drizzle kernel {kernel!r}; use one of {', '.join(KERNELS)}")
+        if weight_type not in ("ivm", "exptime"):
+            raise ValueError(f"unknown weight_type {weight_type!r}; use 'ivm' or 'exptime'")
+        if not 0.0 < pixfrac <= 1.0:
+            raise ValueError(f"pixfrac must be in (0, 1], got {pixfrac}")
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.kernel = kernel
+        self.pixfrac = float(pixfrac)
+        self.fillval = float(fillval)
+        self.weight_type = weight_type
+        self.pixel_scale_ratio = float(pixel_scale_ratio)
+        self.total = np.zeros(self.shape, dtype=np.float32)
+        self.wht = np.zeros(self.shape, dtype=np.float32)
+        self._con: list[np.ndarray] = []
+        self.n_inputs = 0
+        self._pending: tuple | None = None
+        self._vsum: np.ndarray | None = None
+        self._vwt: np.ndarray | None = None
+        self._have = [False, False, False]
+
+    # ---------------------------------------------------------------- adding
+    def _window(self, nodemap: NodeMap) -> tuple[int, int, int, int] | None:
+        ny, nx = self.shape
+        nodes = nodemap.nodes
+        margin = 3.0  # pixel corners (0.5) and interpolation overshoot between nodes
+        xlo = int(np.floor(np.nanmin(nodes[..., 0]) - margin))
+        xhi = int(np.ceil(np.nanmax(nodes[..., 0]) + margin))
+        ylo = int(np.floor(np.nanmin(nodes[..., 1]) - margin))
+        yhi = int(np.ceil(np.nanmax(nodes[..., 1]) + margin))
+        x0, x1 = max(0, xlo), min(nx, xhi + 1)
+        y0, y1 = max(0, ylo), min(ny, yhi + 1)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return y0, x0, y1 - y0, x1 - x0
+
+    def _ctx_plane(self, index: int) -> tuple[np.ndarray, np.int32]:
+        plane, bit = divmod(index, 32)
+        while len(self._con) <= plane:
+            self._con.append(np.zeros(self.shape, dtype=np.int32))
+        return self._con[plane], np.uint32(1 << bit).view(np.int32)
+
+    def add(
+        self,
+        nodemap: NodeMap,
+        data: np.ndarray,
+        weight: np.ndarray,
+        variances: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
+        *,
+        exptime: float = 1.0,
+        iscale: float = 1.0,
+        bbox: tuple[int, int, int, int] | None = None,
+    ) -> bool:
+        """Drizzle one input.
+
+        Parameters
+        ----------
+        nodemap : NodeMap
+            Input pixel -> output pixel map.
+        data, weight : ndarray
+            ``(ny, nx)`` data and per-pixel weights (0: not used).
+        variances : tuple
+            ``(var_rnoise, var_poisson, var_flat)``; None for an absent array.
+        exptime : float
+            The input's weight in the variance combination for ``weight_type="exptime"``.
+        iscale : float
+            Data scale factor.
+        bbox : tuple of int, optional
+            Input pixel range ``(xmin, xmax, ymin, ymax)``, inclusive (default: all).
+
+        Returns
+        -------
+        bool
+            False when the input does not overlap the output grid.
+        """
+        window = self._window(nodemap)
+        if window is None:
+            log.warning("drizzle: input %d does not overlap the output grid", self.n_inputs)
+            return False
+        ny, nx = data.shape
+        xmin, xmax, ymin, ymax = bbox if bbox is not None else (0, nx - 1, 0, ny - 1)
+        data = np.asarray(data, dtype=np.float32)
+        weight = np.asarray(weight, dtype=np.float32)
+        var = tuple(
+            _EMPTY if v is None else np.ascontiguousarray(v, dtype=np.float32) for v in variances
+        )
+        have = tuple(v.size > 0 for v in var)
+        for k, flag in enumerate(have):
+            self._have[k] = self._have[k] or flag
+        if self._pending is not None:
+            self._fold_pending()
+        oy0, ox0, h, w = window
+        first = self.n_inputs == 0
+        iwht = self.wht[oy0 : oy0 + h, ox0 : ox0 + w] if first else np.zeros((h, w), np.float32)
+        sig = np.zeros((3, h, w), dtype=np.float32)
+        plane, bit = self._ctx_plane(self.n_inputs)
+        views = (
+            self.total[oy0 : oy0 + h, ox0 : ox0 + w],
+            self.wht[oy0 : oy0 + h, ox0 : ox0 + w],
+            plane[oy0 : oy0 + h, ox0 : ox0 + w],
+        )
+        if self.kernel == "square":
+            self._square(nodemap, data, weight, var, (xmin, xmax, ymin, ymax), iscale,
+                         window, views, iwht, not first, sig, bit)  # fmt: skip
+        else:
+            from webbcal.kernels.resample_cdriz import drizzle_with_package
+
+            drizzle_with_package(
+                self.kernel, nodemap.pixmap(), data, weight, var, (xmin, xmax, ymin, ymax),
+                self.pixfrac, iscale, self.pixel_scale_ratio, window, views, iwht, not first,
+                sig, bit,
+            )  # fmt: skip
+        self.n_inputs += 1
+        pending = (window, iwht, sig, have, float(exptime))
+        if first:
+            self._pending = pending
+        else:
+            self._fold(*pending)
+        return True
+
+    def _square(self, nodemap, data, weight, var, box, iscale, window, views, iwht,
+                separate, sig, bit) -> None:  # fmt: skip
+        xmin, xmax, ymin, ymax = box
+        oy0, ox0, h, _ = window
+        dh = 0.5 * self.pixfrac
+        cols = np.arange(xmin, xmax + 1, dtype=np.float64)
+        xs_left = x_stage(nodemap.nodes, nodemap.hx, cols - dh)
+        xs_right = x_stage(nodemap.nodes, nodemap.hx, cols + dh)
+        extents = row_extents(xs_left, xs_right, nodemap.hy, ymin, ymax, dh)
+        bands = band_limits(extents, oy0, h, max(1, numba.get_num_threads()))
+        out_sum, out_wht, ctx = views
+        drizzle_square(
+            xs_left, xs_right, nodemap.hy, data, weight, *var, xmin, ymin, ymax,
+            self.pixfrac, float(iscale), ox0, oy0, out_sum, out_wht, iwht, separate, sig,
+            ctx, bit, extents, bands,
+        )  # fmt: skip
+
+    def _fold_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        self._fold(*pending)
+
+    def _fold(self, window, iwht, sig, have, exptime) -> None:
+        if self._vsum is None:
+            self._vsum = np.zeros((3, *self.shape), dtype=np.float32)
+            self._vwt = np.zeros((3, *self.shape), dtype=np.float32)
+        oy0, ox0, _, _ = window
+        _fold(iwht, sig, have, self.weight_type == "ivm", exptime, oy0, ox0,
+              self._vsum, self._vwt)  # fmt: skip
+
+    # ---------------------------------------------------------------- finishing
+    def finalize(self) -> DrizzleResult:
+        """Turn the sums into the output arrays (the Drizzler cannot be used after)."""
+        if self.n_inputs == 0:
+            raise ValueError("drizzle: no input was added")
+        scale = 1.0 / self.pixel_scale_ratio**2
+        have = tuple(self._have)
+        if self._pending is not None:
+            window, _, sig, _, _ = self._pending
+            oy0, ox0, h, w = window
+            _finish_single(sig, self.wht[oy0 : oy0 + h, ox0 : ox0 + w], have, scale)
+            if (h, w) == self.shape:
+                var = sig
+            else:
+                var = np.full((3, *self.shape), np.nan, dtype=np.float32)
+                var[:, oy0 : oy0 + h, ox0 : ox0 + w] = sig
+        else:
+            var = self._vsum
+            _finish_combined(var, self._vwt, scale)
+            self._vwt = None
+        _finish_data(self.total, self.wht, self.fillval)
+        err = np.empty(self.shape, dtype=np.float32)
+        _error(var, err)
+        con = np.stack(self._con) if len(self._con) > 1 else self._con[0][None]
+        self._pending = None
+        return DrizzleResult(
+            data=self.total,
+            wht=self.wht,
+            con=con,
+            var_rnoise=var[0],
+            var_poisson=var[1],
+            var_flat=var[2],
+            err=err,
+            n_inputs=self.n_inputs,
+        )

@@ -1,0 +1,351 @@
+"""calwebb_detector1: Stage 1 detector corrections and ramp fitting (uncal -> rate).
+
+Step order (the official one; the MIRI order differs)::
+
+    near-IR: group_scale dq_init saturation ipc superbias refpix linearity persistence
+             dark_current jump ramp_fit gain_scale
+    MIRI:    group_scale dq_init saturation ipc firstframe lastframe reset linearity rscd
+             dark_current refpix jump ramp_fit gain_scale
+
+Products: ``_rate`` (ImageModel, always) and ``_rateints`` (CubeModel, when NINTS > 1),
+returned as a :class:`Detector1Result`; with ``save_calibrated_ramp`` the ramp after
+``jump`` is saved as ``_ramp``.
+
+Default configuration (what the CRDS ``pars-detector1pipeline`` references select by
+TSOVISIT, applied when no such parameter reference is found): ``ipc`` is skipped for every
+exposure, and ``reset`` for MIRI (its dark references include the reset anomaly); time
+series (TSOVISIT true, or NRC_TSIMAGE, NRC_TSGRISM, NRS_BRIGHTOBJ) also skip
+``persistence``, and for MIRI ``firstframe``, ``lastframe`` and ``rscd``. These are
+ordinary parameter layers: a parameter file or ``--steps.ipc.skip=false`` overrides them.
+
+Memory: the raw SCI array is converted to float32 once by dq_init (streamed group by
+group from the file), every later step works in place on that one 4-D array and its
+GROUPDQ, and the 4-D ramp is released as soon as ramp_fit has made the rates (unless
+``save_calibrated_ramp`` keeps it for saving).
+
+Long exposures (near-IR, several integrations, a float32 ramp plus GROUPDQ larger than
+``max_ramp_memory`` GB) are processed in two passes (:mod:`webbcal.steps._stream`):
+integration chunks through the steps before ``jump``, spilled to disk, then row bands of
+all integrations through ``jump`` and ``ramp_fit``; each reference array is read once for
+all chunks and bands (:func:`webbcal.steps._common.cached_references`). Every step sees
+the same data it would see unchunked (pixels and integrations are independent where it
+matters), so the products are the same, with two exceptions: jump's choice of method
+counts groups that are DO_NOT_USE in a whole (integration, group) plane of a band rather
+than of the frame, and PRIMECRS counts the jumps of the halo rows twice. Not streamed
+(the whole ramp is held): MIRI, ``save_calibrated_ramp``, a persistence step that runs
+(its traps carry from integration to integration), and snowball/shower flagging.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from webbcal.core import Pipeline, Refs, StepResult, param, product, register
+from webbcal.core.params import Layer
+from webbcal.datamodels import CubeModel, ImageModel, RampModel
+from webbcal.errors import InputError
+from webbcal.steps._common import cached_references, instrument_of, is_guider, is_tso
+from webbcal.steps._stream import Spill, band_model, chunk_model, row_bands
+from webbcal.steps.dark_current import DarkCurrentStep
+from webbcal.steps.dq_init import DQInitStep
+from webbcal.steps.firstframe import FirstFrameStep
+from webbcal.steps.gain_scale import GainScaleStep
+from webbcal.steps.group_scale import GroupScaleStep
+from webbcal.steps.ipc import IPCStep
+from webbcal.steps.jump import JumpStep
+from webbcal.steps.lastframe import LastFrameStep
+from webbcal.steps.linearity import LinearityStep
+from webbcal.steps.persistence import PersistenceStep
+from webbcal.steps.ramp_fit import RampFitStep
+from webbcal.steps.refpix import RefPixStep
+from webbcal.steps.reset import ResetStep
+from webbcal.steps.rscd import RscdStep
+from webbcal.steps.saturation import SaturationStep
+from webbcal.steps.superbias import SuperBiasStep
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "MIRI_STEPS",
+    "NIR_STEPS",
+    "Detector1Params",
+    "Detector1Pipeline",
+    "Detector1Result",
+    "default_pars",
+]
+
+#: Steps up to and including jump, near-IR order.
+NIR_STEPS = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix",
+             "linearity", "persistence", "dark_current", "jump")  # fmt: skip
+#: Steps up to and including jump, MIRI order.
+MIRI_STEPS = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe",
+              "reset", "linearity", "rscd", "dark_current", "refpix", "jump")  # fmt: skip
+
+
+def default_pars(model: Any) -> Layer:
+    """The default step configuration of an exposure (see the module docstring)."""
+    skip = {"ipc"}
+    if instrument_of(model) == "MIRI":
+        # The MIRI dark references include the reset anomaly (as the current official
+        # ones do): running reset as well would subtract it twice.
+        skip |= {"reset"}
+    if is_tso(model):
+        skip |= {"persistence"}
+        if instrument_of(model) == "MIRI":
+            skip |= {"firstframe", "lastframe", "rscd"}
+    tso = "TSO" if is_tso(model) else "non-TSO"
+    return Layer.from_overrides(
+        {"steps": {name: {"skip": True} for name in sorted(skip)}},
+        source=f"webbcal default pars-detector1pipeline ({tso})",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detector1Params:
+    """Parameters of calwebb_detector1."""
+
+    save_calibrated_ramp: bool = param(False, "Save the ramp after jump as _ramp")
+    max_ramp_memory: float = param(
+        0.5, "GB above which a near-IR ramp is processed in chunks via disk (0: never)"
+    )
+
+
+@dataclass(frozen=True)
+class Detector1Result(StepResult):
+    """The products of calwebb_detector1."""
+
+    rate: Any = product(None, doc="Integration-averaged count rate (ImageModel)")
+    rateints: Any = product("rateints", doc="Per-integration count rates (NINTS > 1)")
+    ramp: Any = product("ramp", doc="The calibrated ramp, only when ramp_fit is skipped")
+
+
+@register
+class Detector1Pipeline(Pipeline):
+    """Stage 1: detector-level corrections and ramp fitting."""
+
+    alias = "calwebb_detector1"
+    class_name = "Detector1Pipeline"
+    description = "Stage 1: detector corrections and ramp fitting (uncal -> rate, rateints)"
+    Params = Detector1Params
+    suffix = "rate"
+    Result = Detector1Result
+    step_defs = {
+        "group_scale": GroupScaleStep,
+        "dq_init": DQInitStep,
+        "saturation": SaturationStep,
+        "ipc": IPCStep,
+        "superbias": SuperBiasStep,
+        "refpix": RefPixStep,
+        "linearity": LinearityStep,
+        "persistence": PersistenceStep,
+        "dark_current": DarkCurrentStep,
+        "firstframe": FirstFrameStep,
+        "lastframe": LastFrameStep,
+        "reset": ResetStep,
+        "rscd": RscdStep,
+        "jump": JumpStep,
+        "ramp_fit": RampFitStep,
+        "gain_scale": GainScaleStep,
+    }
+
+    def _pars_layer(self, cls: type, model: Any) -> Layer | None:
+        layer = super()._pars_layer(cls, model)
+        if layer is None and cls is type(self) and model is not None:
+            layer = default_pars(model)
+            log.info("%s: %s", self.name, layer.source)
+        return layer
+
+    def process(self, model: Any, refs: Refs, params: Detector1Params) -> Detector1Result:
+        """Run the instrument's steps, fit the ramps and rescale the rates."""
+        if is_guider(model):
+            raise InputError(
+                f"{model.meta.exposure.type} is an FGS guiding exposure: process it with "
+                "calwebb_guider",
+                path=model.meta.filename,
+            )
+        order = MIRI_STEPS if instrument_of(model) == "MIRI" else NIR_STEPS
+        plan = self._stream_plan(model, params)
+        if plan is not None:
+            return self._process_streamed(model, order, *plan)
+        ramp = model
+        for name in order:
+            ramp = self._correct(name, ramp)
+        if params.save_calibrated_ramp:
+            self.save_product(ramp, "ramp")
+        fit = self.run_step("ramp_fit", ramp)
+        if isinstance(fit.rate, RampModel) or fit.rate is None:
+            log.warning("%s: ramp_fit was skipped; the product is the calibrated ramp",
+                        self.name)  # fmt: skip
+            return Detector1Result(ramp=ramp)
+        del ramp
+        rate = self.run_step("gain_scale", fit.rate)
+        rateints = None
+        if fit.rateints is not None:
+            rateints = self.run_step("gain_scale", fit.rateints)
+        return Detector1Result(rate=rate, rateints=rateints)
+
+    def _correct(self, name: str, ramp: Any) -> Any:
+        """Run one correction step; persistence's side products are saved with the rate."""
+        result = self.run_step(name, ramp)
+        if not isinstance(result, StepResult):
+            return result
+        if self.config.common.save_results:
+            for suffix, ext, value in list(result.products())[1:]:
+                if value is not None:
+                    self.save_product(value, suffix, ext)
+        return result.main
+
+    # ------------------------------------------------------------------ streaming
+
+    def _stream_plan(self, model: Any, params: Detector1Params) -> tuple[int, int] | None:
+        """``(integrations per chunk, rows per band)`` when streaming, else None."""
+        shape = model.shape
+        if params.max_ramp_memory <= 0 or shape is None or len(shape) != 4 or shape[0] < 2:
+            return None
+        nints, ngroups, ny, nx = shape
+        ramp_bytes = 5 * nints * ngroups * ny * nx  # float32 SCI + uint8 GROUPDQ
+        if ramp_bytes <= params.max_ramp_memory * 2**30:
+            return None
+        steps = self.config.steps
+        jump = steps["jump"].params
+        why = None
+        if instrument_of(model) == "MIRI":
+            why = "MIRI integrations depend on each other (dark, reset, rscd)"
+        elif params.save_calibrated_ramp:
+            why = "save_calibrated_ramp needs the whole ramp"
+        elif not steps["persistence"].common.skip and self._resolver()("trapdensity", model):
+            why = "the persistence step carries traps from integration to integration"
+        elif jump.expand_large_events or jump.find_showers:
+            why = "snowball/shower flagging needs whole frames"
+        if why is not None:
+            log.info("%s: %.2f GB ramp processed whole: %s", self.name, ramp_bytes / 2**30, why)
+            return None
+        target = min(64 * 2**20, max(2**20, params.max_ramp_memory * 2**30 / 8))
+        chunk = max(1, target // (5 * ngroups * ny * nx))
+        band = max(8, target // (5 * nints * ngroups * nx))
+        log.info("%s: %.2f GB ramp: %d integrations per chunk, %d rows per band", self.name,
+                 ramp_bytes / 2**30, chunk, band)  # fmt: skip
+        return max(1, int(chunk)), max(8, int(band))
+
+    def _process_streamed(
+        self, model: Any, order: tuple[str, ...], chunk: int, band: int
+    ) -> Detector1Result:
+        """Integration chunks up to jump (spilled to disk), then row bands to ramp_fit."""
+        nints, ngroups, ny, nx = model.shape
+        spill = Spill((nints, ngroups, ny, nx), self.config.common.output_dir)
+        try:
+            with cached_references(model):
+                last, extras, pixeldq = self._stream_corrections(model, order, spill, chunk)
+                rate, rateints = self._stream_fits(last, spill, extras, pixeldq, band)
+        finally:
+            spill.close()
+        rate = self.run_step("gain_scale", rate)
+        if rateints is not None:
+            rateints = self.run_step("gain_scale", rateints)
+        return Detector1Result(rate=rate, rateints=rateints)
+
+    def _stream_corrections(
+        self, model: Any, order: tuple[str, ...], spill: Spill, chunk: int
+    ) -> tuple[RampModel, dict[str, np.ndarray], np.ndarray]:
+        nints = model.shape[0]
+        pixeldq = np.zeros(model.shape[-2:], np.uint32)
+        extras: dict[str, np.ndarray] = {}
+        last = None
+        for first in range(0, nints, chunk):
+            stop = min(nints, first + chunk)
+            part = chunk_model(model, first, stop)
+            for name in order[:-1]:
+                part = self._correct(name, part)
+            spill.write(first, part.data, part.groupdq)
+            np.bitwise_or(pixeldq, part.pixeldq, out=pixeldq)
+            if part.meta.exposure.zero_frame and part.has("zeroframe"):
+                zf = extras.setdefault("zeroframe", np.zeros((nints, *pixeldq.shape), np.float32))
+                zf[first:stop] = part.zeroframe
+            if part.has("average_dark_current"):
+                extras["average_dark_current"] = np.asarray(part.average_dark_current)
+            part.data = np.zeros((1, 1, 1, 1), np.float32)  # release the chunk's arrays
+            part.groupdq = np.zeros((1, 1, 1, 1), np.uint8)
+            last = part
+        return last, extras, pixeldq
+
+    def _stream_fits(
+        self,
+        meta_source: RampModel,
+        spill: Spill,
+        extras: dict[str, np.ndarray],
+        pixeldq: np.ndarray,
+        band: int,
+    ) -> tuple[Any, Any]:
+        nints, _, ny, nx = spill.shape
+        rate_arrays = _empty_rates((ny, nx))
+        ints_arrays = _empty_rates((nints, ny, nx))
+        rate_meta = ints_meta = None
+        crs = []
+        for y0, y1 in row_bands(ny, band):
+            h0, h1 = max(0, y0 - 1), min(ny, y1 + 1)
+            data, gdq = spill.read_band(h0, h1)
+            halo = band_model(meta_source, data, gdq, pixeldq[h0:h1].copy(), h0,
+                              _rows(extras, h0, h1))  # fmt: skip
+            halo = self.run_step("jump", halo)
+            crs.append((halo.meta.exposure.primary_cosmic_rays,
+                        halo.meta.exposure.extended_emission_events, h1 - h0))  # fmt: skip
+            core = slice(y0 - h0, y1 - h0)
+            part = band_model(
+                halo, np.ascontiguousarray(halo.data[:, :, core]),
+                np.ascontiguousarray(halo.groupdq[:, :, core]),
+                np.ascontiguousarray(halo.pixeldq[core]), y0 - h0, _rows(extras, y0, y1),
+            )  # fmt: skip
+            del halo, data, gdq
+            fit = self.run_step("ramp_fit", part)
+            for name, array in rate_arrays.items():
+                array[y0:y1] = getattr(fit.rate, name)
+            rate_meta = fit.rate
+            if fit.rateints is not None:
+                for name, array in ints_arrays.items():
+                    array[:, y0:y1] = getattr(fit.rateints, name)
+                ints_meta = fit.rateints
+        rate = _assemble(ImageModel, rate_arrays, rate_meta, meta_source)
+        rateints = None
+        if ints_meta is not None:
+            rateints = _assemble(CubeModel, ints_arrays, ints_meta, meta_source)
+            if meta_source.has("int_times"):
+                rateints.int_times = meta_source.int_times
+        for out in (rate, rateints):
+            if out is not None:
+                _combine_cr_rates(out, crs)
+        return rate, rateints
+
+
+_RATE_ARRAYS = ("data", "dq", "err", "var_poisson", "var_rnoise")
+
+
+def _empty_rates(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    return {name: np.zeros(shape, np.uint32 if name == "dq" else np.float32)
+            for name in _RATE_ARRAYS}  # fmt: skip
+
+
+def _rows(extras: dict[str, np.ndarray], y0: int, y1: int) -> dict[str, np.ndarray]:
+    return {name: np.ascontiguousarray(a[..., y0:y1, :]) for name, a in extras.items()}
+
+
+def _assemble(cls: type, arrays: dict[str, np.ndarray], meta_model: Any, source: Any) -> Any:
+    """A product with the full arrays and the metadata of a band's product."""
+    out = cls(**arrays)
+    out.meta.update(meta_model.meta.to_dict())
+    sub, orig = out.meta.subarray, source.meta.subarray
+    sub.ystart, sub.ysize = orig.ystart, orig.ysize
+    return out
+
+
+def _combine_cr_rates(model: Any, crs: list[tuple[Any, Any, int]]) -> None:
+    """PRIMECRS / EXTNCRS of the exposure from those of the bands (weighted by rows)."""
+    known = [(float(c), float(e or 0.0), n) for c, e, n in crs if c is not None]
+    rows = sum(n for _, _, n in known)
+    if rows:
+        exp = model.meta.exposure
+        exp.primary_cosmic_rays = sum(c * n for c, _, n in known) / rows
+        exp.extended_emission_events = sum(e * n for _, e, n in known) / rows
