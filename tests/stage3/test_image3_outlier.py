@@ -104,3 +104,15 @@ def test_needs_two_exposures(cr_dither_factory):
     d = cr_dither_factory()
     out = OutlierDetectionStep.call(d.models[:1])
     assert out[0].meta.cal_step.outlier_detection == "SKIPPED"
+
+
+def test_intermediate_products(cr_dither_factory, tmp_path):
+    d = cr_dither_factory()
+    for m, true in zip(d.models, d.true_wcs):
+        m.meta.wcs = true
+    step = OutlierDetectionStep(save_intermediate_results=True, output_dir=str(tmp_path))
+    step.run(d.models[:2])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "jw01234001001_01101_00001_nrca1_median.fits" in names
+    assert "jw01234001001_01101_00002_nrca1_blot.fits" in names
+    assert "jw01234001001_01101_00001_nrca1_outlier_i2d.fits" in names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -58,11 +60,11 @@ def run(dither_factory, tmp_path_factory):
     out = work / "out"
     result = Image3Pipeline.call(str(asn_path), save_results=True, output_dir=str(out),
                                  steps=steps)  # fmt: skip
-    return d, result, out
+    return SimpleNamespace(dither=d, result=result, out=out, asn=asn_path, steps=steps)
 
 
 def test_products_and_names(run):
-    _, result, out = run
+    result, out = run.result, run.out
     names = sorted(p.name for p in out.iterdir())
     expected = [f"{PRODUCT}_cat.ecsv", f"{PRODUCT}_i2d.fits", f"{PRODUCT}_segm.fits"] + [
         f"jw01234001001_01101_{k:05d}_nrca1_o001_crf.fits" for k in range(1, 5)
@@ -76,7 +78,7 @@ def test_products_and_names(run):
 def test_products_open_with_the_official_models(run):
     from stdatamodels.jwst import datamodels as sdm
 
-    _, _, out = run
+    out = run.out
     with sdm.open(out / f"{PRODUCT}_i2d.fits") as i2d:
         assert i2d.data.shape == i2d.wht.shape == i2d.err.shape
         assert i2d.meta.resample.pointings == 4
@@ -92,7 +94,7 @@ def test_products_open_with_the_official_models(run):
 
 
 def test_catalog_layout(run):
-    _, _, out = run
+    out = run.out
     cat = QTable.read(out / f"{PRODUCT}_cat.ecsv")
     assert cat.colnames == COLUMNS
     assert isinstance(cat["sky_centroid"], SkyCoord)
@@ -100,16 +102,16 @@ def test_catalog_layout(run):
     assert np.all(cat["aper_total_abmag"][cat["aper_total_flux"] > 0] < 40 * u.mag)
 
 
-def test_catalog_against_truth(run):
+def test_catalog_against_truth(run, tmp_path):
     """Completeness, positions, aperture-corrected fluxes and their errors."""
-    d, result, _ = run
+    d, result = run.dither, run.result
     stars = d.stars
     # an APCORR describing this i2d's PSF: the noise-free exposures drizzled the same way
     clean = make_dither(noise=False, stars=stars)
     for m, aligned in zip(clean.models, result.crf):
         m.meta.wcs = aligned.meta.wcs
     i2d0 = resample_models(clean.models, ResampleParams())
-    apcorr = measured_apcorr(i2d0, stars, d.models[0], result.i2d.meta.filename or "x")
+    apcorr = measured_apcorr(i2d0, stars, d.models[0], tmp_path / "apcorr.fits")
     cat = SourceCatalogStep.call(
         result.i2d, override_apcorr=apcorr, npixels=5, deblend=True
     ).catalog.table
@@ -151,6 +153,20 @@ def test_catalog_against_truth(run):
     robust = 1.4826 * np.median(np.abs(pulls - np.median(pulls)))
     assert 0.8 < robust < 1.25
     assert abs(np.median(pulls)) < 0.3
+
+
+def test_on_disk_mode_gives_the_same_products(run, tmp_path):
+    from webbcal import datamodels as dm
+
+    result, out = run.result, run.out
+    disk = tmp_path / "disk"
+    other = Image3Pipeline.call(str(run.asn), save_results=True, output_dir=str(disk),
+                                steps=run.steps, in_memory=False)  # fmt: skip
+    assert sorted(p.name for p in disk.iterdir()) == sorted(p.name for p in out.iterdir())
+    assert np.array_equal(other.i2d.data, result.i2d.data, equal_nan=True)
+    for path in disk.glob("*_crf.fits"):
+        with dm.open(path) as a, dm.open(out / path.name) as b:
+            assert np.array_equal(a.dq, b.dq) and np.array_equal(a.data, b.data)
 
 
 def test_single_exposure_runs_resample_and_catalog_only(dither_factory, tmp_path):

@@ -35,6 +35,14 @@ def info_command(args: argparse.Namespace) -> int:
     model = open_model(path)
     try:
         print(describe_model(model, path.name))
+        if model.meta.exposure.type:
+            from webbcal.pipelines.routing import pipelines_for_model
+
+            try:
+                pipelines_for_model(model)
+            except RoutingError as exc:
+                # the summary is printed; no pipeline can process the file: a named error
+                raise RoutingError(exc.message, path=path) from exc
     finally:
         close = getattr(model, "close", None)
         if close is not None:
