@@ -20,7 +20,6 @@ Tests build a private :class:`Registry` and make it current with :func:`use`.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -108,11 +107,8 @@ class Registry:
 
 
 def import_listed_modules(packages: Iterable[str] = PACKAGES) -> None:
-    """Import every module listed in the ``MODULES`` of each package that exists."""
+    """Import every module listed in the ``MODULES`` of each package."""
     for package in packages:
-        if importlib.util.find_spec(package) is None:
-            log.debug("registry: package %s does not exist yet", package)
-            continue
         pkg = importlib.import_module(package)
         for module in getattr(pkg, "MODULES", ()):
             importlib.import_module(f"{package}.{module}")
