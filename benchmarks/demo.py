@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 TARGET_S = 60.0
-STAGES = ("simulate", "cluster_wait", "stage1", "stage2", "stage3", "report", "total")
+STAGES = ("simulate", "stage1", "stage2", "stage3", "report", "total")
 
 
 def run_demo(out: Path, small: bool, workers: int | None) -> tuple[float, dict, int, str]:
@@ -70,9 +71,12 @@ def main() -> int:
     numbers = summary.get("numbers", {})
     pulls = {k: round(v.get("std") or float("nan"), 3) for k, v in numbers.get("pulls", {}).items()}
     print(
-        f"  sources {numbers.get('n_sources')}, completeness {numbers.get('completeness')}, "
-        f"pull std {pulls}"
+        f"  sources {numbers.get('n_sources')}, completeness {numbers.get('completeness')} "
+        f"(S/N > 10: {numbers.get('completeness_bright')}), star flux ratio "
+        f"{numbers.get('flux_ratio_stars')}, astrometry rms {numbers.get('astrometry_rms_mas')} "
+        f"mas, pull std {pulls}"
     )
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0 if code == 0 else 1
 
 

@@ -131,9 +131,12 @@ def random_array(name: str, spec: Array, shape, rng, has_dq_def: bool) -> np.nda
 
 
 def random_table(spec: Table, rng, nrows: int = 3) -> np.ndarray:
-    table = np.zeros(nrows, dtype=spec.dtype)
-    for name in spec.dtype.names:
-        dt = spec.dtype[name]
+    dtype = spec.dtype
+    if not dtype.names:  # a table whose columns are free (HDRTAB): a few of its keywords
+        dtype = np.dtype([("FILENAME", "S40"), ("EXPSTART", "f8"), ("NGROUPS", "i4")])
+    table = np.zeros(nrows, dtype=dtype)
+    for name in dtype.names:
+        dt = dtype[name]
         if dt.kind == "S":
             table[name] = [f"{name[:3]}{i}".encode()[: dt.itemsize] for i in range(nrows)]
         elif dt.kind in "iu":

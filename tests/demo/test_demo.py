@@ -28,6 +28,7 @@ def test_default_config_is_nircam_f200w_full_frame_box_dither():
     small = DemoConfig(small=True, exposures=2, seed=5).observation()
     assert small.exposure.subarray == "SUB320" and small.exposure.ngroups == 5
     assert small.exposure.seed == 5 and small.exposures == 2
+    assert small.exposure.scene.star_density > exp.scene.star_density
     miri = DemoConfig(instrument="miri").observation().exposure
     assert (miri.detector, miri.filter) == ("MIRIMAGE", "F770W")
     with pytest.raises(ParameterError, match="NIRSPEC"):
@@ -99,5 +100,29 @@ def test_small_demo_end_to_end(tmp_path, capsys):
     assert len(list(out.glob("*_nrca1_rate.fits"))) == 2
     assert summary["times_s"]["simulate"] > 0 and summary["times_s"]["stage1"] > 0
     assert (out / "report.html").is_file() and (out / "report.json").is_file()
-    assert summary["numbers"]["pulls"]["stage1"]["n"] > 1000
+    numbers = summary["numbers"]
+    assert numbers["pulls"]["stage1"]["n"] > 1000
+    assert 0.8 < numbers["pulls"]["stage1_rows_removed"]["std"] < 1.25
     assert "Stage 1" in text and "report:" in text and "time per stage" in text
+    # the small field holds detectable stars, and the catalog matches the truth (loosely)
+    assert numbers["n_matched"] >= 5 and numbers["completeness_bright"] >= 0.8
+    assert 0.9 < numbers["flux_ratio_stars"] < 1.1
+    assert numbers["astrometry_rms_mas"] < 20.0
+
+
+def test_exposures_are_simulated_here_without_a_cluster(tmp_path):
+    from concurrent.futures import Future
+    from dataclasses import replace
+
+    from webbcal.demo import _simulate
+    from webbcal.sim.observation import finish_observation, plan_observation
+
+    obs = DemoConfig(small=True, exposures=2, output_dir=str(tmp_path)).observation()
+    obs = replace(obs, exposure=replace(obs.exposure, subarray="SUB160", ngroups=2))
+    plan = plan_observation(obs)
+    no_client: Future = Future()
+    no_client.set_result(None)
+    sim = finish_observation(plan, _simulate(plan, no_client))
+    assert [e.config.exposure for e in sim.exposures] == [1, 2]
+    assert all(e.files["uncal"].is_file() for e in sim.exposures)
+    assert sim.files["asn_image3"].is_file()

@@ -197,3 +197,28 @@ def test_decay_traps():
         out[:, 0, 0], 10.0 * np.exp(-1000.0 * np.abs(PARS.decay_param)), rtol=1e-5, atol=1e-6
     )
     assert (t == 10).all()
+
+
+@pytest.mark.parametrize("nres_later", [0, 2])
+def test_nan_saturated_jumps_and_bad_traps(nres_later):
+    data, gdq, pdq, traps, density, persat = make_case(seed=3, nints=3, ng=7, ny=9, nx=11)
+    data[1, 4, 6, 6] = np.nan  # NaN difference: sorted last, as np.sort
+    persat[3, 3] = 1000.0  # above PERSAT for most groups
+    gdq[2, 2:, 7, 1] |= 2
+    gdq[1, 5, 0, 0] |= 4
+    density[2, 8] = 0.0
+    d, p = data.copy(), pdq.copy()
+    bad_traps = traps.copy()
+    bad_traps[0, 1, 1] = np.nan  # read as np.nan_to_num makes it
+    res = correct_persistence(d, gdq, p, bad_traps, density, persat, PARS, frame_time=10.7,
+                              group_time=21.4, nresets=1, nresets_between=nres_later,
+                              flag_cutoff=40.0, return_persistence=True)  # fmt: skip
+    clean = traps.copy()
+    clean[0, 1, 1] = 0.0
+    ed, ep, et, epers = official(data, gdq, pdq, clean, density, persat, 10.7, 21.4, 1,
+                                 nres_later, 40.0)  # fmt: skip
+    np.testing.assert_allclose(d, ed, rtol=1e-6, atol=1e-3)
+    np.testing.assert_array_equal(p, ep)
+    np.testing.assert_allclose(res.trapsfilled, et, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(res.persistence, epers, rtol=1e-5, atol=1e-4)
+    assert np.isnan(res.trapsfilled[:, 6, 6]).all()  # the NaN slope fills NaN traps

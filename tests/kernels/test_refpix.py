@@ -164,3 +164,157 @@ def test_detector_frames_are_writable_views():
     assert a[1, 0] == -1
     with pytest.raises(ParameterError):
         to_detector_frame(a, "MIRIMAGE")
+
+
+def slow_four_outputs(group, dq, odd_even, use_side, smoothing=11, gain=1.0):
+    """Numpy transcription of the 4-output corrections (any odd/even and side choice)."""
+    bad = False
+    fix = []
+    for c0, c1 in ((0, 512), (512, 1024), (1024, 1536), (1536, 2048)):
+        col_sets = ((c0, 2), (c0 + 1, 2)) if odd_even else ((c0, 1),)
+        means = []
+        for start, step in col_sets:
+            top = clip_mean(group[2044:, start:c1:step], dq[2044:, start:c1:step])
+            bottom = clip_mean(group[:4, start:c1:step], dq[:4, start:c1:step])
+            bad |= top is None or bottom is None
+            means.append(avg(top, bottom))
+        fix.append((c1, col_sets, means))
+    for c1, col_sets, means in fix:
+        if all(m is not None for m in means):
+            for (start, step), m in zip(col_sets, means):
+                group[:, start:c1:step] = group[:, start:c1:step] - m
+    if not use_side:
+        return group, bad
+    sl = smoothing + 1 if smoothing % 2 == 0 else smoothing
+    half = sl // 2
+    meds = []
+    for cols in (slice(0, 4), slice(2044, 2048)):
+        d, q = group[:, cols], dq[:, cols]
+        out = np.full(2048, np.nan)
+        for i in range(2048):
+            rows = [abs(k) if k < 0 else (2 * 2047 - k if k > 2047 else k)
+                    for k in range(i - half, i - half + smoothing)]  # fmt: skip
+            w, good = d[rows], (q[rows] & DNU) == 0
+            if good.any():
+                out[i] = np.median(w[good])
+        meds.append(out)
+    left, right = meds
+    comb = np.where(np.isnan(left) & np.isnan(right), 0.0,
+                    np.where(np.isnan(left), right,
+                             np.where(np.isnan(right), left, 0.5 * (left + right))))  # fmt: skip
+    return group - gain * comb[:, None], bad
+
+
+def slow_nir(data, pdq, detector, ystart, xstart, noutputs, odd_even, use_side, zeroframe=None):
+    """The whole near-IR correction the obvious way: every plane embedded in a 2048 frame."""
+    ny, nx = pdq.shape
+    y0, x0 = ystart - 1, xstart - 1
+    full = np.zeros((2048, 2048), np.uint32)
+    full[:4], full[-4:], full[:, :4], full[:, -4:] = DNU | REF, DNU | REF, DNU | REF, DNU | REF
+    full[y0 : y0 + ny, x0 : x0 + nx] = pdq
+    dq = to_detector_frame(full, detector)
+    out = data.copy()
+    zf = None if zeroframe is None else zeroframe.copy()
+    bad, wide = False, False
+    cubes = [(out, False)] + ([] if zf is None else [(zf[:, None], True)])
+    for cube, keep in cubes:
+        zeros = cube == 0
+        for i in range(cube.shape[0]):
+            for g in range(cube.shape[1]):
+                buf = np.zeros((2048, 2048), np.float64 if wide else np.float32)
+                buf[y0 : y0 + ny, x0 : x0 + nx] = cube[i, g]
+                det = to_detector_frame(buf, detector)
+                if noutputs == 4:
+                    res, b = slow_four_outputs(det, dq, odd_even, use_side)
+                    det[...] = res
+                    wide = use_side
+                else:
+                    usable = ((dq & REF) != 0) & ((dq & DNU) == 0)
+                    rows, cols = np.nonzero(usable)
+                    ev = cols % 2 == 0
+                    e = clip_mean(det[rows[ev], cols[ev]], dq[rows[ev], cols[ev]])
+                    o = clip_mean(det[rows[~ev], cols[~ev]], dq[rows[~ev], cols[~ev]])
+                    b = e is None or o is None
+                    if not b:
+                        det[:, 0::2] -= e
+                        det[:, 1::2] -= o
+                bad |= b
+                cube[i, g] = buf[y0 : y0 + ny, x0 : x0 + nx]
+        if keep:
+            cube[zeros] = 0.0
+    return out, zf, bad
+
+
+@pytest.mark.parametrize(
+    ("detector", "odd_even", "use_side"),
+    [("NRCA1", True, True), ("NRCB1", False, True), ("NRCA1", True, False), ("NRS1", True, True)],
+)
+def test_four_output_subarray_matches_slow_version(detector, odd_even, use_side):
+    rng = np.random.default_rng(5)
+    ny, nx = (64, 2048) if detector != "NRS1" else (2048, 64)
+    data = rng.normal(1000, 5, (2, 2, ny, nx)).astype(np.float32)
+    data[:, :, :, : nx // 2] += 7.0
+    data[1, 1] = 1000.0  # all values equal: float64 means
+    data[0, 1, 3, 5] = 40000.0  # clipped outlier
+    pdq = np.zeros((ny, nx), np.uint32)
+    if detector == "NRS1":
+        pdq[:, :4] |= REF
+        pdq[:4, :] |= REF
+        pdq[-4:, :] |= REF
+        ystart, xstart = 1, 1
+    else:
+        pdq[:4, :] |= REF
+        pdq[:, :4] |= REF
+        pdq[:, -4:] |= REF
+        ystart, xstart = 1, 1
+    pdq[1, 100:140] |= DNU
+    zf = rng.normal(900, 5, (2, ny, nx)).astype(np.float32)
+    zf[0, 10:12, 10:30] = 0.0
+    expect, ezf, ebad = slow_nir(data, pdq, detector, ystart, xstart, 4, odd_even, use_side, zf)
+    got, gzf = data.copy(), zf.copy()
+    res = correct_refpix_nir(got, pdq, detector=detector, xstart=xstart, ystart=ystart,
+                             noutputs=4, odd_even_columns=odd_even,
+                             use_side_ref_pixels=use_side, zeroframe=gzf)  # fmt: skip
+    np.testing.assert_array_equal(got, expect)
+    np.testing.assert_array_equal(gzf, ezf)
+    assert res.applied and res.bad_reference_pixels == ebad
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("detector", ["NRCA1", "NRCA2", "NIS", "NRS2"])
+def test_one_output_window_matches_slow_version(detector):
+    rng = np.random.default_rng(6)
+    data = rng.normal(300, 3, (3, 2, 40, 36)).astype(np.float32)
+    data[:, :, :, ::2] += 2.0
+    pdq = np.zeros((40, 36), np.uint32)
+    pdq[-4:, :] |= REF  # the window's top rows (DMS) are reference rows
+    pdq[:, -4:] |= REF
+    pdq[-2, 3] |= DNU
+    data[1, 0, -1, 7] = np.nan  # a NaN reference pixel spoils that plane
+    zf = rng.normal(250, 3, (3, 40, 36)).astype(np.float32)
+    expect, ezf, ebad = slow_nir(data, pdq, detector, 2009, 2013, 1, True, True, zf)
+    got, gzf = data.copy(), zf.copy()
+    res = correct_refpix_nir(got, pdq, detector=detector, xstart=2013, ystart=2009,
+                             noutputs=1, zeroframe=gzf)  # fmt: skip
+    np.testing.assert_array_equal(got, expect)
+    np.testing.assert_array_equal(gzf, ezf)
+    assert res.bad_reference_pixels == ebad
+
+
+def test_clipped_mean_is_numpy_bit_for_bit():
+    from webbcal.kernels.refpix import _clipped_mean, _pairwise_sum
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 8, 9, 127, 128, 129, 300, 1024, 5000):
+        v32 = (rng.normal(50, 4, n) * rng.uniform(0.5, 300)).astype(np.float32)
+        v32[: n // 50] += 500  # outliers
+        assert np.float32(_pairwise_sum(v32.astype(np.float64), 0, n, True)) == v32.sum()
+        work = np.empty(n)
+        value, is32, ok = _clipped_mean(v32.astype(np.float64), n, True, work)
+        assert ok and is32 == (n > 1)
+        assert np.float32(value) == clip_mean(v32, np.zeros(n, np.uint32))
+        v64 = v32.astype(np.float64)
+        value, _, _ = _clipped_mean(v64.copy(), n, False, work)
+        assert value == clip_mean(v64, np.zeros(n, np.uint32))
+    assert not _clipped_mean(np.zeros(4), 0, True, np.empty(4))[2]
+    assert np.isnan(_clipped_mean(np.array([1.0, np.inf, 2.0]), 3, True, np.empty(3))[0])

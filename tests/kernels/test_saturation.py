@@ -138,3 +138,63 @@ def test_reference_arrays_untouched_and_bad_shapes():
     np.testing.assert_array_equal(sat_dq, d0)
     with pytest.raises(ParameterError):
         flag_saturation(data, gdq, pdq, thresh[:5], sat_dq)
+
+
+def slow_reference_preflagged(data, gdq, thresh, n_grow):
+    """Growth of threshold saturation and of SATURATED flags already in the input."""
+    g = gdq.copy()
+    box = np.ones((2 * n_grow + 1,) * 2, bool)
+    for i in range(data.shape[0]):
+        s = np.zeros(thresh.shape, bool)
+        for grp in range(data.shape[1]):
+            s |= data[i, grp] >= thresh
+            src = s | ((gdq[i, grp] & 2) != 0)
+            if n_grow:
+                src = ndimage.binary_dilation(src, box)
+            g[i, grp][src] |= 2
+            g[i, grp][data[i, grp] <= 0] |= 65
+    return g
+
+
+@pytest.mark.parametrize("n_grow", [0, 1, 3])
+def test_row_blocks_match_integrations(n_grow):
+    """The row-parallel pass (halo rows) equals the per-integration pass and the reference."""
+    from webbcal.kernels import saturation as ks
+
+    rng = np.random.default_rng(n_grow)
+    data = rng.uniform(0, 1000, (2, 6, 97, 41)).astype(np.float32)
+    thresh = np.full((97, 41), 50000, np.float32)
+    for y, x, g in rng.integers(0, (97, 41, 6), (40, 3)):
+        data[:, g:, y, x] = 60000  # saturation starting in group g
+    data[0, 2, 30, 0] = -1.0
+    expect = slow_reference_preflagged(data, np.zeros(data.shape, np.uint8), thresh, n_grow)
+    for nblocks in (1, 4, 7, 97, 200):
+        g = np.zeros(data.shape, np.uint8)
+        ks._forward_by_rows(data, g, thresh, n_grow, np.uint8(2), np.uint8(65), nblocks)
+        np.testing.assert_array_equal(g, expect)
+    g = np.zeros(data.shape, np.uint8)
+    ks._forward_by_integration(data, g, thresh, n_grow, np.uint8(2), np.uint8(65))
+    np.testing.assert_array_equal(g, expect)
+    one = np.zeros(data[:1].shape, np.uint8)
+    res = flag_saturation(data[:1], one, np.zeros((97, 41), np.uint32), thresh,
+                          np.zeros((97, 41), np.uint32), n_pix_grow_sat=n_grow)  # fmt: skip
+    np.testing.assert_array_equal(one, expect[:1])
+    assert res.n_saturated == int((expect[:1] & 2).any(axis=(0, 1)).sum())
+    assert res.n_ad_floor == 1
+
+
+def test_input_saturated_flags_are_grown():
+    data, gdq, pdq, thresh, sat_dq, _, _ = make_case(seed=7)
+    gdq[0, 1, 20, 20] = 2  # flagged upstream, below threshold
+    gdq[1, 4, 0, 29] = 2 | 4
+    g = gdq.copy()
+    flag_saturation(data, g, pdq, thresh, sat_dq, n_pix_grow_sat=1)
+    thr = thresh.copy()
+    thr[np.isnan(thr) | ((sat_dq & FLAGS["NO_SAT_CHECK"]) != 0)] = 65536.0
+    np.testing.assert_array_equal(g, slow_reference_preflagged(data, gdq, thr, 1))
+    assert g[0, 1, 21, 21] & 2 and not g[0, 2, 21, 21] & 2
+    stcal = pytest.importorskip("stcal.saturation.saturation")
+    sgdq, _, _ = stcal.flag_saturated_pixels(data.copy(), gdq.copy(), pdq.copy(), thresh.copy(),
+                                             sat_dq.copy(), 65535.0, FLAGS,
+                                             n_pix_grow_sat=1)  # fmt: skip
+    np.testing.assert_array_equal(g, sgdq)

@@ -75,7 +75,13 @@ def test_calibrated_surface_brightness_against_truth(field):
 
 
 def test_i2d_error_matches_the_scatter_of_aperture_fluxes(field):
-    """Sum of ERR**2 over an aperture predicts its flux error (noisy - noise-free i2d)."""
+    """Sum of ERR**2 over an aperture predicts its flux error (noisy - noise-free i2d).
+
+    ERR is the per-pixel (official) error; drizzling correlates neighbouring output pixels,
+    so over a radius-r aperture the summed ERR**2 exceeds the true variance by about
+    ``1 / (3 r)`` (measured over 12 noise realizations: pull std 0.967 +- 0.008 at r = 5,
+    expected 0.968).
+    """
     _, _, _, result, clean = field
     noisy, free = result.i2d, clean.i2d
     assert noisy.shape == free.shape
@@ -95,7 +101,45 @@ def test_i2d_error_matches_the_scatter_of_aperture_fluxes(field):
     print(f"aperture pulls: n={len(pulls)} mean={pulls.mean():.3f} std={pulls.std():.3f}")
     assert len(pulls) > 300
     assert abs(np.mean(pulls)) < 0.15
-    assert np.std(pulls) == pytest.approx(1.0, abs=0.15)
+    assert np.std(pulls) == pytest.approx(1.0 / np.sqrt(1.0 + 1.0 / 15.0), abs=0.08)
+
+
+def test_star_fluxes_through_cal_and_i2d(field):
+    """Isolated stars: cal fluxes (sum x PIXAR_SR) equal the truth; i2d fluxes on average.
+
+    The i2d flux of a star is its cal flux times (local pixel area / mean pixel area): the
+    official intensity scale corrects the mean only, so stars scatter by the pixel-area
+    variation across the subarray (about 1 %).
+    """
+    truth, _, _, _, clean = field
+    cal, i2d = clean.cal, clean.i2d
+    cat = truth.catalog
+    sky = cat.meta["background_mjysr"]
+    pixar, out_area = (m.meta.photometry.pixelarea_steradians for m in (cal, i2d))
+    xo, yo = i2d.meta.wcs.invert(np.asarray(cat["ra"]), np.asarray(cat["dec"]))
+    radius, ratios_cal, ratios_i2d = 15, [], []
+    for k in np.flatnonzero(np.asarray(cat["type"]) == "star"):
+        x, y = cat["x"][k], cat["y"][k]
+        others = np.hypot(cat["x"] - x, cat["y"] - y)
+        others[k] = np.inf
+        if others.min() < 2 * radius or not (
+            radius + 3 < x < 640 - radius - 3 and radius + 3 < y < 640 - radius - 3
+        ):
+            continue  # fmt: skip
+        expected = cat["flux"][k] * cat["countrate_in_array"][k] / cat["countrate"][k] * 1e-12
+        fluxes = []
+        for image, cx, cy, area in ((cal, x, y, pixar), (i2d, xo[k], yo[k], out_area)):
+            gy, gx = np.mgrid[int(cy) - radius - 1 : int(cy) + radius + 2,
+                              int(cx) - radius - 1 : int(cx) + radius + 2]  # fmt: skip
+            ap = np.hypot(gx - cx, gy - cy) < radius
+            fluxes.append(np.sum(image.data[gy, gx][ap] - sky) * area)
+        ratios_cal.append(fluxes[0] / expected)
+        ratios_i2d.append(fluxes[1] / expected)
+    print(f"stars {len(ratios_cal)}: cal/truth {np.median(ratios_cal):.5f}, "
+          f"i2d/truth {np.median(ratios_i2d):.5f} (std {np.std(ratios_i2d):.4f})")  # fmt: skip
+    assert len(ratios_cal) >= 10
+    assert np.median(ratios_cal) == pytest.approx(1.0, abs=1e-3)
+    assert np.median(ratios_i2d) == pytest.approx(1.0, abs=5e-3)
 
 
 def test_products_open_with_the_official_models(field, tmp_path):
@@ -163,9 +207,7 @@ def test_wfsc_form_skips_resample(tmp_path):
     result = Image2Pipeline.call(model, output_dir=str(tmp_path), save_results=True)
     assert result.i2d is None and result.cal.meta.cal_step.resample == "SKIPPED"
     assert result.cal.meta.cal_step.photom == "COMPLETE"
-    assert [p.name for p in tmp_path.iterdir()] == [
-        model.meta.filename.replace("_rate", "_cal")
-    ]
+    assert [p.name for p in tmp_path.iterdir()] == [model.meta.filename.replace("_rate", "_cal")]
     again = rate_model(truth)
     again.meta.dither.primary_type = "WFSC"
     forced = Image2Pipeline.call(again, steps={"resample": {"skip": False}})

@@ -221,3 +221,107 @@ def test_calints_are_not_resampled():
     cube = AssignWcsStep.call(rate_model(truth, nints=2))
     out = ResampleStep.call(cube)  # an association step: the skipped input comes back
     assert out.models == [cube] and cube.meta.cal_step.resample == "SKIPPED"
+
+
+def _corner_areas(model, out_wcs):
+    """Exact solid angle of every input pixel, in output pixels (its mapped quadrilateral)."""
+    ny, nx = model.shape
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    fwd, back = model.meta.wcs.forward_transform, out_wcs.backward_transform
+
+    def corner(dx, dy):
+        return np.array(back(*fwd(x + dx, y + dy)))
+
+    a, b, c, d = corner(-0.5, -0.5), corner(0.5, -0.5), corner(0.5, 0.5), corner(-0.5, 0.5)
+    return 0.5 * np.abs((c[0] - a[0]) * (d[1] - b[1]) - (d[0] - b[0]) * (c[1] - a[1]))
+
+
+def test_intensity_scale_is_nominal_over_mean_pixel_area(nircam_wcs):
+    """iscale = PIXAR_SR / mean WCS pixel area; the output flux is iscale x the true flux."""
+    from webbcal.steps.resample import intensity_scale, mean_input_pixel_area
+
+    model = _cal_like(nircam_wcs, sky=0.0)
+    base = resample_models([model], ResampleParams(weight_type="exptime"))
+    area = _corner_areas(model, base.meta.wcs) * base.meta.photometry.pixelarea_steradians
+    mean = mean_input_pixel_area(model)
+    assert mean == pytest.approx(area[1:-1, 1:-1].mean(), rel=2e-4)
+    model.meta.photometry.pixelarea_steradians = 1.01 * mean
+    assert intensity_scale(model) == pytest.approx(1.01, rel=1e-9)
+    scaled = resample_models([model], ResampleParams(weight_type="exptime"))
+    data = model.data.astype(np.float64)
+    flux_nominal = np.sum(data) * model.meta.photometry.pixelarea_steradians
+    flux_true = np.sum(data * area)
+    out_area = scaled.meta.photometry.pixelarea_steradians
+    flux_out = np.nansum(scaled.data.astype(np.float64)) * out_area
+    assert flux_out == pytest.approx(1.01 * flux_true, rel=1e-4)
+    # a compact source: the total flux is sum(SCI) x PIXAR_SR up to its local pixel area
+    local = area[140, 100] / mean
+    assert flux_out == pytest.approx(flux_nominal * local, rel=1e-3)
+    assert scaled.meta.resample.pixel_scale_ratio == 1.0
+    ok = np.isfinite(base.err)
+    np.testing.assert_allclose(scaled.err[ok] ** 2, 1.01**2 * base.err[ok] ** 2, rtol=1e-5)
+
+
+def test_recorded_sky_level_is_subtracted(nircam_wcs):
+    model = _cal_like(nircam_wcs, sky=3.0)
+    model.meta.background.level = 3.0
+    model.meta.background.subtracted = False
+    out = resample_models([model], ResampleParams())
+    assert abs(np.nanmedian(out.data)) < 1e-5
+    model.meta.background.subtracted = True  # already subtracted: SCI is used as it is
+    out = resample_models([model], ResampleParams())
+    assert np.nanmedian(out.data) == pytest.approx(3.0, rel=1e-5)
+
+
+def test_only_wanted_variances_are_drizzled(synthetic, nircam_wcs):
+    data, weight, (_, v_p, _) = synthetic
+    nm = node_map(_mapping, (NY, NX), step=16)
+    one = Drizzler(OUT)
+    one.add(nm, data, weight, (None, v_p, None))
+    res = one.finalize()
+    assert res.var_rnoise is None and res.var_flat is None
+    ok = np.isfinite(res.var_poisson)
+    np.testing.assert_allclose(res.err[ok], np.sqrt(res.var_poisson[ok]), rtol=1e-6)
+    bare = Drizzler(OUT, weight_type="exptime")
+    bare.add(nm, data, weight, (None, None, None))
+    bare.add(nm, data, weight, (None, None, None))
+    res = bare.finalize()
+    assert res.err is None and res.var_poisson is None and res.n_inputs == 2
+    model = _cal_like(nircam_wcs)
+    out = resample_models([model], ResampleParams(report_var=False, enable_err=False))
+    assert not any(out.has(n) for n in ("err", "var_rnoise", "var_poisson", "var_flat"))
+
+
+def test_header_table_opens_with_stdatamodels(nircam_wcs, tmp_path, monkeypatch):
+    """HDRTAB: one row per input; written (once the i2d declares it) and read officially."""
+    import warnings
+
+    from webbcal.datamodels import ImageModel
+    from webbcal.datamodels.declare import Table
+    from webbcal.datamodels.model import _Field
+    from webbcal.steps.resample import header_table
+
+    sdm = pytest.importorskip("stdatamodels.jwst.datamodels")
+    first = _cal_like(nircam_wcs)
+    second = first.copy()
+    second.meta.filename = "jw00001001001_01101_00002_nrca1_cal.fits"
+    second.meta.exposure.measurement_time = None
+    table = header_table([first, second])
+    assert len(table) == 2
+    assert [v.decode() for v in table["FILENAME"]] == [first.meta.filename, second.meta.filename]
+    assert {"DETECTOR", "FILTER", "EXPSTART", "RA_REF", "PIXAR_A2"} <= set(table.dtype.names)
+    if "TMEASURE" in table.dtype.names:
+        assert np.isnan(table["TMEASURE"][1])
+    spec = Table("HDRTAB", (), doc="header keywords of the inputs")
+    if "hdrtab" not in ImageModel.fields:
+        monkeypatch.setattr(ImageModel, "fields", {**ImageModel.fields, "hdrtab": spec})
+        monkeypatch.setattr(ImageModel, "_specs", {**ImageModel._specs, "hdrtab": spec})
+        monkeypatch.setattr(ImageModel, "hdrtab", _Field("hdrtab"), raising=False)
+    i2d = resample_models([first, second], ResampleParams())
+    path = i2d.save(tmp_path / "two_i2d.fits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        official = sdm.open(path)
+    with official:
+        rows = official.extra_fits.HDRTAB.data
+        assert len(rows) == 2 and "FILENAME" in rows.dtype.names

@@ -16,8 +16,10 @@
 Overlaps come from the pixel map of one exposure onto the other (``wcs_j^-1(wcs_i(x, y))``
 on a node grid ``stepsize`` pixels apart, :func:`webbcal.kernels.pixmap.node_map`): a pixel
 of i belongs to the overlap when its centre falls on a good pixel of j. Pairs whose
-footprints cannot overlap are skipped before any pixel is visited; pairs are measured
-concurrently (``workers`` threads; the numba kernels release the GIL).
+footprints cannot overlap are skipped before any pixel is visited. Each exposure's WCS
+transforms, footprint and pixel flags are computed once; the pixel maps are evaluated
+serially (Python), then pairs are measured concurrently (``workers`` threads; the numba
+kernels release the GIL).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from webbcal.kernels.pixmap import node_map
-from webbcal.kernels.skystats import gather_good, gather_overlap, sky_value
+from webbcal.kernels.pixmap import NodeMap, node_map
+from webbcal.kernels.skystats import gather_good, gather_overlap, good_flags, sky_value
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,26 @@ class PairSky:
     npix: int
 
 
-def _mapping(wcs_from: Any, wcs_to: Any):
-    forward = wcs_from.forward_transform
-    backward = wcs_to.backward_transform
+class _Frame:
+    """What the overlaps need of one exposure, computed once: WCS transforms and flags."""
+
+    def __init__(self, model: Any, flags: np.ndarray) -> None:
+        self.model = model
+        self.shape = model.data.shape
+        wcs = model.meta.wcs
+        # gwcs builds these compound models anew at every access: build them once
+        self.forward = wcs.forward_transform
+        self.backward = wcs.backward_transform
+        self.flags = flags
+        ny, nx = self.shape
+        xs = np.array([-0.5, nx - 0.5, nx - 0.5, -0.5, (nx - 1) / 2.0])
+        ys = np.array([-0.5, -0.5, ny - 0.5, ny - 0.5, (ny - 1) / 2.0])
+        self.corners = self.forward(xs, ys)  # the footprint's corners and centre on the sky
+
+
+def _mapping(a: _Frame, b: _Frame):
+    forward = a.forward
+    backward = b.backward
 
     def mapping(x: np.ndarray, y: np.ndarray):
         return backward(*forward(x, y))
@@ -82,35 +101,56 @@ def _mapping(wcs_from: Any, wcs_to: Any):
     return mapping
 
 
-def _may_overlap(a: Any, b: Any) -> bool:
+def _may_overlap(a: _Frame, b: _Frame) -> bool:
     """Whether the corners of ``a`` fall near ``b``'s array (cheap test before the pixels)."""
-    ny, nx = a.shape
-    xs = np.array([-0.5, nx - 0.5, nx - 0.5, -0.5, (nx - 1) / 2.0])
-    ys = np.array([-0.5, -0.5, ny - 0.5, ny - 0.5, (ny - 1) / 2.0])
-    bx, by = _mapping(a.meta.wcs, b.meta.wcs)(xs, ys)
+    bx, by = b.backward(*a.corners)
     if not (np.all(np.isfinite(bx)) and np.all(np.isfinite(by))):
         return True
     my, mx = b.shape
     return not (bx.max() < -0.5 or by.max() < -0.5 or bx.min() > mx - 0.5 or by.min() > my - 0.5)
 
 
-def pair_sky(
-    a: Any, b: Any, ia: int, ib: int, bad_bits: int, stat: SkyStat, stepsize: int
-) -> PairSky | None:
-    """Sky of models ``a`` and ``b`` on the pixels they share (None: no common pixel)."""
+@dataclass(frozen=True)
+class _PairMaps:
+    """Pixel maps of an overlapping pair, each exposure onto the other."""
+
+    i: int
+    j: int
+    a_to_b: NodeMap
+    b_to_a: NodeMap
+
+
+def _pair_maps(a: _Frame, b: _Frame, ia: int, ib: int, stepsize: int) -> _PairMaps | None:
+    """The pair's pixel maps (None when their footprints cannot overlap)."""
     if not (_may_overlap(a, b) or _may_overlap(b, a)):
         return None
-    nab = node_map(_mapping(a.meta.wcs, b.meta.wcs), a.shape, step=stepsize)
-    nba = node_map(_mapping(b.meta.wcs, a.meta.wcs), b.shape, step=stepsize)
-    va = gather_overlap(a.data, a.dq, bad_bits, nab.nodes, nab.hx, nab.hy, b.dq, bad_bits)
-    vb = gather_overlap(b.data, b.dq, bad_bits, nba.nodes, nba.hx, nba.hy, a.dq, bad_bits)
+    nab = node_map(_mapping(a, b), a.shape, step=stepsize)
+    nba = node_map(_mapping(b, a), b.shape, step=stepsize)
+    return _PairMaps(ia, ib, nab, nba)
+
+
+def _measure_pair(a: _Frame, b: _Frame, maps: _PairMaps, stat: SkyStat) -> PairSky | None:
+    """Sky of ``a`` and ``b`` on the pixels they share (None: no common pixel)."""
+    nab, nba = maps.a_to_b, maps.b_to_a
+    va = gather_overlap(a.model.data, a.flags, nab.nodes, nab.hx, nab.hy, b.flags)
+    vb = gather_overlap(b.model.data, b.flags, nba.nodes, nba.hx, nba.hy, a.flags)
     if va.size == 0 or vb.size == 0:
         return None
     sa, na = stat(va)
     sb, nb = stat(vb)
     if not (math.isfinite(sa) and math.isfinite(sb)) or min(na, nb) == 0:
         return None
-    return PairSky(ia, ib, sa, sb, min(va.size, vb.size))
+    return PairSky(maps.i, maps.j, sa, sb, min(va.size, vb.size))
+
+
+def pair_sky(
+    a: Any, b: Any, ia: int, ib: int, bad_bits: int, stat: SkyStat, stepsize: int
+) -> PairSky | None:
+    """Sky of models ``a`` and ``b`` on the pixels they share (None: no common pixel)."""
+    fa = _Frame(a, good_flags(a.data, a.dq, bad_bits))
+    fb = _Frame(b, good_flags(b.data, b.dq, bad_bits))
+    maps = _pair_maps(fa, fb, ia, ib, stepsize)
+    return None if maps is None else _measure_pair(fa, fb, maps, stat)
 
 
 def _components(n: int, pairs: Sequence[PairSky]) -> list[list[int]]:
@@ -178,10 +218,11 @@ def sky_levels(
         raise ValueError(f"unknown sky method {method!r}; use one of {', '.join(METHODS)}")
     n = len(models)
     local = np.full(n, np.nan)
+    flags = [good_flags(m.data, m.dq, bad_bits) for m in models]
     if method != "match":
 
         def own(k: int) -> float:
-            sky, npix = stat(gather_good(models[k].data, models[k].dq, bad_bits))
+            sky, npix = stat(gather_good(models[k].data, flags[k]))
             log.info("skymatch: %s: sky %.6g from %d pixels", models[k].meta.filename, sky,
                      npix)  # fmt: skip
             return sky
@@ -193,11 +234,15 @@ def sky_levels(
         return local
     if method == "global":
         return np.full(n, np.nanmin(local))
-    work = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    # the WCS (Python, holding the GIL) is used serially; the numba work runs in threads
+    frames = [_Frame(m, f) for m, f in zip(models, flags)]
+    maps = [
+        _pair_maps(frames[i], frames[j], i, j, stepsize) for i in range(n) for j in range(i + 1, n)
+    ]
+    work = [m for m in maps if m is not None]
 
-    def pair(ij: tuple[int, int]) -> PairSky | None:
-        i, j = ij
-        return pair_sky(models[i], models[j], i, j, bad_bits, stat, stepsize)
+    def pair(m: _PairMaps) -> PairSky | None:
+        return _measure_pair(frames[m.i], frames[m.j], m, stat)
 
     found = _run(pair, work, workers)
     pairs = [p for p in found if p is not None]

@@ -109,9 +109,9 @@ def gaussian_convolve(data: np.ndarray, bad: np.ndarray, fwhm: float) -> np.ndar
     t = np.arange(-half, half + 1, dtype=float)
     g = np.exp(-0.5 * (t / sigma) ** 2)
     g /= g.sum()
-    work = np.where(bad, np.float32(0.0), data).astype(np.float32)
-    work = convolve1d(work, g.astype(np.float32), axis=0, mode="constant")
-    return convolve1d(work, g.astype(np.float32), axis=1, mode="constant")
+    work = np.where(bad, np.float32(0.0), data).astype(np.float32, copy=False)
+    tmp = convolve1d(work, g.astype(np.float32), axis=0, mode="constant")
+    return convolve1d(tmp, g.astype(np.float32), axis=1, mode="constant", output=work)
 
 
 def segment_image(
@@ -217,7 +217,8 @@ def find_sources(
     if cfg.starfinder not in STARFINDERS:
         raise ValueError(f"unknown starfinder {cfg.starfinder!r}; use {', '.join(STARFINDERS)}")
     bkg = background or estimate_background(data, bad, cfg.bkg_boxsize)
-    sub = np.where(bad, np.float32(0.0), data - bkg.background).astype(np.float32)
+    sub = np.subtract(data, bkg.background, dtype=np.float32)
+    sub[bad] = 0.0
     if cfg.starfinder == "segmentation":
         table = _segment_table(sub, bad, bkg.rms, cfg)
     else:

@@ -102,6 +102,13 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Step"]
 
+#: The default resolver as imported (tests replace ``references.best_reference``).
+_DEFAULT_RESOLVER = references.best_reference
+#: ``pars-*`` lookups of the default resolver in this process, keyed by reference type,
+#: the exposure's selection keywords and the reference-source settings (a parameter file
+#: added to the store during the process is seen by the next process).
+_PARS_CACHE: dict[tuple, Path | None] = {}
+
 
 class Step:
     """Base class of every calibration step (and, through Pipeline, every pipeline).
@@ -281,9 +288,26 @@ class Step:
     def _resolver(self) -> Resolver:
         return self.resolver or references.best_reference
 
+    def _pars_path(self, reftype: str, model: Any) -> Path | None:
+        """The ``pars-*`` file of ``model``; default-resolver answers are cached per process."""
+        resolver = self._resolver()
+        if resolver is not _DEFAULT_RESOLVER or model is None:
+            return resolver(reftype, model)
+        from webbcal.refs.keys import exposure_keys
+
+        try:
+            keys = exposure_keys(model)
+        except InputError:
+            return resolver(reftype, model)
+        env = tuple(os.environ.get(v) for v in ("WEBBCAL_REFS_SOURCE", "WEBBCAL_REFS", "CRDS_PATH"))
+        key = (reftype, tuple(sorted((k, repr(v)) for k, v in keys.items())), env)
+        if key not in _PARS_CACHE:
+            _PARS_CACHE[key] = resolver(reftype, model)
+        return _PARS_CACHE[key]
+
     def _pars_layer(self, cls: type, model: Any) -> Layer | None:
         reftype = f"pars-{cls.class_name.lower()}"
-        path = self._resolver()(reftype, model)
+        path = self._pars_path(reftype, model)
         if path is None:
             return None
         log.info("%s: parameters from %s %s", cls.class_name, reftype, path)

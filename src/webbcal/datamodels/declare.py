@@ -118,6 +118,8 @@ def coerce_table(value: Any, spec: Table, name: str) -> np.ndarray:
     """
     if hasattr(value, "as_array") and callable(value.as_array):  # astropy Table
         value = value.as_array()
+    elif not isinstance(value, np.ndarray) and getattr(value, "dtype", None) is not None:
+        value = np.asarray(value)  # an array-like with a dtype (asdf's lazy NDArrayType)
     if not (isinstance(value, np.ndarray) and value.dtype.names):
         try:
             value = np.array([tuple(row) for row in value], dtype=spec.dtype)

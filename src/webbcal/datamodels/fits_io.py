@@ -1,9 +1,12 @@
 """Reading and writing the FITS layout of JWST products.
 
-Reading (:class:`FitsSource`) opens the file memory-mapped with astropy, loads only the
-headers, checks that the file is complete, and reads an array only when it is asked for: the
-raw big-endian storage is converted to the declared native dtype then (undoing the unsigned
-BZERO convention, so int16 + BZERO=32768 comes back as uint16).
+Reading (:class:`FitsSource`) opens the file with astropy, loads only the headers, checks
+that the file is complete, and reads an array only when it is asked for: the raw big-endian
+storage is converted to the declared native dtype then (undoing the unsigned BZERO
+convention, so int16 + BZERO=32768 comes back as uint16). Image HDUs of a plain (not
+compressed) file are read with ordinary file reads into one buffer that is byte-swapped in
+place, so an array costs its own size in memory once (no memory map beside a converted
+copy); :meth:`FitsSource.read_planes` reads some planes (and rows) of an array only.
 
 Writing (:func:`build_hdulist`) makes a primary HDU, one image HDU per present array and one
 binary table per present table (EXTNAMEs and dtypes from the class declaration), puts each
@@ -21,8 +24,9 @@ import os
 import re
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from astropy.io import fits
@@ -84,9 +88,12 @@ class FitsSource:
         self.owned = owned
         self.closed = False
         self._by_name: dict[str, Any] = {}
+        self._index: dict[str, int] = {}
         for index, hdu in enumerate(hdulist):  # loads every header
             name = "PRIMARY" if index == 0 else (hdu.name or "").upper()
             self._by_name.setdefault(name, hdu)
+            self._index.setdefault(name, index)
+        self._plain = path is not None and _is_plain_fits(path)
 
     @classmethod
     def open(cls, path: Path, *, memmap: bool = True) -> FitsSource:
@@ -154,11 +161,51 @@ class FitsSource:
         try:
             if isinstance(hdu, fits.BinTableHDU):
                 return _table_from_fits(hdu.data, spec.dtype)
+            layout = self._layout(spec.extname)
+            if layout is not None:
+                return _image_from_file(self.path, layout, spec.dtype)
             return _image_from_fits(hdu, spec.dtype)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot read extension {spec.extname} ({exc})", path=self.path
             ) from exc
+
+    def read_planes(
+        self, spec: Array, lead: tuple[int, ...], start: int, stop: int, rows: slice
+    ) -> np.ndarray | None:
+        """Read ``array[*lead, start:stop, rows, :]`` of an image HDU from the file.
+
+        Only those bytes are read. Returns None when the HDU cannot be read in parts
+        (a compressed or in-memory file, a scaled array): read the whole array then.
+        """
+        self._check_open()
+        layout = self._layout(spec.extname)
+        if layout is None or layout.scaled or len(layout.shape) != len(lead) + 3:
+            return None
+        try:
+            return _planes_from_file(self.path, layout, spec.dtype, lead, start, stop, rows)
+        except (OSError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"cannot read extension {spec.extname} ({exc})", path=self.path
+            ) from exc
+
+    def _layout(self, extname: str) -> _Layout | None:
+        """Where and how an image HDU's data lie in a plain file (None: not readable so)."""
+        hdu = self.hdu(extname)
+        if not self._plain or type(hdu) not in (fits.PrimaryHDU, fits.ImageHDU):
+            return None
+        hdr = hdu.header
+        stored = _BITPIX.get(int(hdr.get("BITPIX", 0)))
+        naxis = int(hdr.get("NAXIS", 0))
+        if stored is None or naxis == 0 or hdr.get("GROUPS", False):
+            return None
+        shape = tuple(int(hdr[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
+        offset = int(self.hdulist.fileinfo(self._index[extname.upper()])["datLoc"])
+        bzero, bscale = hdr.get("BZERO", 0), hdr.get("BSCALE", 1)
+        unsigned = (stored.kind == "i" and bscale == 1
+                    and bzero == 1 << (8 * stored.itemsize - 1))  # fmt: skip
+        scaled = not (bzero == 0 and bscale == 1) and not unsigned
+        return _Layout(offset, shape, stored, unsigned, scaled, bzero, bscale)
 
     def tree(self) -> dict:
         """The ASDF extension's tree ({} when there is none)."""
@@ -206,6 +253,110 @@ def _check_complete(hdulist: fits.HDUList, path: Path) -> None:
                 "header?); re-download or re-create it",
                 path=path,
             )
+
+
+def _is_plain_fits(path: Path) -> bool:
+    """Whether ``path`` is an uncompressed FITS file (its bytes are the HDUs)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(9) == b"SIMPLE  ="
+    except OSError:
+        return False
+
+
+#: BITPIX -> the big-endian dtype FITS stores.
+_BITPIX = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"), 64: np.dtype(">i8"),
+           -32: np.dtype(">f4"), -64: np.dtype(">f8")}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """An image HDU's data in a file: byte offset, shape, stored dtype, scaling."""
+
+    offset: int
+    shape: tuple[int, ...]
+    stored: np.dtype
+    unsigned: bool  # the FITS unsigned-integer convention (BZERO = 2**(bits-1))
+    scaled: bool  # any other BZERO/BSCALE
+    bzero: float
+    bscale: float
+
+
+#: Bytes read (and converted while they are in the cache) at a time.
+_CHUNK = 4 << 20
+
+
+def _read_into(f: BinaryIO, buffer: np.ndarray, path: Path, layout: _Layout) -> None:
+    """Fill C-contiguous ``buffer`` from ``f``, a chunk at a time, converting each chunk.
+
+    Unless the array is scaled, each chunk is byte-swapped to native order and the FITS
+    unsigned convention is undone (sign bit flipped) right after it is read.
+    """
+    flat = buffer.reshape(-1)
+    step = max(1, _CHUNK // flat.itemsize)
+    native = _native_dtype(layout)
+    for start in range(0, flat.size, step):
+        part = flat[start : start + step]
+        view = memoryview(part.view(np.uint8))
+        done = 0
+        while done < len(view):
+            n = f.readinto(view[done:])
+            if not n:
+                raise InputError("truncated FITS file: an extension's data end early", path=path)
+            done += n
+        if layout.scaled:
+            continue
+        if not part.dtype.isnative:
+            part.byteswap(inplace=True)
+        if layout.unsigned:  # flip the sign bit: int16 + 32768 -> uint16
+            values = part.view(native)
+            np.bitwise_xor(values, native.type(layout.bzero), out=values)
+
+
+def _native_dtype(layout: _Layout) -> np.dtype:
+    """The native dtype of the stored values (unsigned for the FITS unsigned convention)."""
+    native = layout.stored.newbyteorder("=")
+    return np.dtype(native.str.replace("i", "u")) if layout.unsigned else native
+
+
+def _native(raw: np.ndarray, layout: _Layout, dtype: np.dtype) -> np.ndarray:
+    """Native ``dtype`` values of ``raw`` as :func:`_read_into` left it."""
+    dtype = np.dtype(dtype)
+    if layout.scaled:
+        return (raw * np.float64(layout.bscale) + np.float64(layout.bzero)).astype(dtype)
+    return raw.view(_native_dtype(layout)).astype(dtype, copy=False)
+
+
+def _image_from_file(path: Path, layout: _Layout, dtype: np.dtype) -> np.ndarray:
+    """A whole image HDU read into one buffer and converted in place where possible."""
+    raw = np.empty(layout.shape, dtype=layout.stored)
+    with open(path, "rb", buffering=0) as f:
+        f.seek(layout.offset)
+        _read_into(f, raw, path, layout)
+    return _native(raw, layout, dtype)
+
+
+def _planes_from_file(
+    path: Path,
+    layout: _Layout,
+    dtype: np.dtype,
+    lead: tuple[int, ...],
+    start: int,
+    stop: int,
+    rows: slice,
+) -> np.ndarray:
+    *outer, nplanes, ny, nx = layout.shape
+    y0, y1, step = rows.indices(ny)
+    if step != 1 or not 0 <= start <= stop <= nplanes:
+        raise ValueError(f"planes {start}:{stop}, rows {rows} of a {layout.shape} array")
+    first = int(np.ravel_multi_index(lead, outer)) * nplanes if outer else 0
+    itemsize = layout.stored.itemsize
+    raw = np.empty((stop - start, max(y1 - y0, 0), nx), dtype=layout.stored)
+    with open(path, "rb", buffering=0) as f:
+        for k in range(stop - start):
+            f.seek(layout.offset + ((first + start + k) * ny + y0) * nx * itemsize)
+            _read_into(f, raw[k], path, layout)
+    return _native(raw, layout, dtype)
 
 
 def _image_from_fits(hdu, dtype: np.dtype) -> np.ndarray:
@@ -307,8 +458,11 @@ def serialize_asdf(tree: dict) -> bytes:
     import asdf
 
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), asdf.config_context() as config:
         warnings.filterwarnings("ignore", category=asdf.exceptions.AsdfWarning)
+        # the tree is plain data that we made: validating it against the core schemas
+        # costs a third of the dump and changes nothing that is written
+        config.validate_on_write = False
         asdf.AsdfFile(tree).write_to(buffer)
     return buffer.getvalue()
 

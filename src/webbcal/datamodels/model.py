@@ -265,7 +265,11 @@ class DataModel:
             primary_shape = self.shape
             if primary_shape is None or name == self.primary:
                 return None
-            array = np.full(spec.default_shape(primary_shape), spec.default, dtype=spec.dtype)
+            shape = spec.default_shape(primary_shape)
+            if spec.default == 0:  # zeroed pages are only allocated when written
+                array = np.zeros(shape, dtype=spec.dtype)
+            else:
+                array = np.full(shape, spec.default, dtype=spec.dtype)
             self._set(name, array)
             return array
         return None
@@ -293,6 +297,39 @@ class DataModel:
         """Hook: convert an array about to be written (must not modify it in place)."""
         return array
 
+    def read_planes(
+        self,
+        name: str,
+        lead: tuple[int, ...],
+        start: int,
+        stop: int,
+        rows: slice = slice(None),
+    ) -> np.ndarray:
+        """``array[*lead, start:stop, rows, :]`` of a declared array of 3 or more axes.
+
+        When the array has not been read, only those planes and rows are read from a
+        FITS file (and not kept); otherwise this is a view of the array in memory.
+
+        Parameters
+        ----------
+        name : str
+            The array (``"data"``).
+        lead : tuple of int
+            Indices of the axes before the plane axis (``()`` for a 3-D array).
+        start, stop : int
+            Planes to read.
+        rows : slice
+            Rows of each plane (step 1).
+        """
+        source = self._source
+        if name not in self._arrays and name not in self._absent and isinstance(source, FitsSource):
+            spec = self._specs[name]
+            if isinstance(spec, Array) and source.has(name, spec):
+                part = source.read_planes(spec, tuple(lead), start, stop, rows)
+                if part is not None:
+                    return self._after_read(name, part)
+        return self._get(name)[(*lead, slice(start, stop), rows)]
+
     def has(self, name: str) -> bool:
         """Whether the declared array or table ``name`` is in the file or has been set."""
         if name in self._arrays:
@@ -315,6 +352,15 @@ class DataModel:
             if self._source.has(name, spec):
                 return self._source.shape(name, spec)
         return None
+
+    def shape_of(self, name: str) -> tuple[int, ...] | None:
+        """Shape of a declared array (from the header when it has not been read), or None."""
+        if name in self._arrays:
+            return self._arrays[name].shape
+        spec = self._specs.get(name)
+        source = self._source
+        present = isinstance(spec, Array) and name not in self._absent and source is not None
+        return source.shape(name, spec) if present and source.has(name, spec) else None
 
     @property
     def path(self) -> Path | None:
@@ -369,12 +415,20 @@ class DataModel:
         return path
 
     def _present(self):
-        """``(name, spec, array)`` for every array and table to write, in declaration order."""
+        """``(name, spec, array)`` for every array and table to write, in declaration order.
+
+        An array still in the (open) file that was read only to be written is not kept in
+        memory afterwards: it is read again if asked for.
+        """
+        source = self._source
         for name, spec in self._specs.items():
             if self.has(name):
+                kept = name in self._arrays
                 array = self._get(name)
                 if array is not None:
                     yield name, spec, self._before_write(name, np.ascontiguousarray(array))
+                if not kept and source is not None and not source.closed:
+                    self._arrays.pop(name, None)
 
     def _stamp(self) -> None:
         """Record the class (DATAMODL) and the telescope before writing."""
@@ -469,14 +523,18 @@ def open_source(path: Path, *, memmap: bool = True) -> Source:
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write via ``write`` to a temporary file beside ``path``, then rename it over ``path``."""
+    """Write via ``write`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    A reader never sees a partial file, and a failure (or a killed process) leaves
+    ``path`` as it was. The data are not forced to disk (no fsync): that makes the process
+    wait for the disk on every product, and it only matters for a machine that loses power
+    right after the rename, where a product can be made again from its inputs.
+    """
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -101,6 +101,7 @@ class ImageModel(DataModel):
         "area": Array("AREA", "f4", None, 0.0, doc="pixel area relative to nominal"),
         "con": Array("CON", "i4", None, 0, doc="i2d context (which inputs contributed)"),
         "wht": Array("WHT", "f4", None, 0.0, doc="i2d drizzle weight"),
+        "hdrtab": Table("HDRTAB", (), doc="i2d: header keywords of each input, one row each"),
     }
 
 

@@ -50,7 +50,7 @@ class ReferenceModel(DataModel, register=False):
         if name == "dq" and "dq_def" in self._specs and self.has("dq_def"):
             dq_def = self.dq_def
             if len(dq_def):
-                return expand_dq(array, dq_def)
+                return _expand(array, dq_def)
         return array
 
     def _before_write(self, name: str, array: np.ndarray) -> np.ndarray:
@@ -59,6 +59,26 @@ class ReferenceModel(DataModel, register=False):
             if len(dq_def):
                 return squeeze_dq(array, dq_def)
         return array
+
+
+#: Widest stored DQ value (bits) translated through a lookup table.
+_LUT_BITS = 16
+
+
+def _expand(stored: np.ndarray, dq_def: np.ndarray) -> np.ndarray:
+    """:func:`expand_dq` of a DQ array just read, through a lookup table when it is small.
+
+    Files that store their flags in the low bits (as DQ_DEF allows) are translated with
+    one table look-up per pixel instead of one pass per flag.
+    """
+    values = [int(v) for v in np.asarray(dq_def["VALUE"]).ravel()] if "VALUE" in (
+        dq_def.dtype.names or ()) else []  # fmt: skip
+    bits = max((v.bit_length() for v in values), default=0)
+    if not values or bits > _LUT_BITS or stored.dtype != np.uint32 or stored.ndim == 0:
+        return expand_dq(stored, dq_def)
+    lut = expand_dq(np.arange(1 << bits, dtype=np.uint32), dq_def)
+    index = np.bitwise_and(stored, np.uint32((1 << bits) - 1))
+    return np.take(lut, index, out=index, mode="wrap")
 
 
 def _dq(ndim: int | None = 2) -> Array:

@@ -66,14 +66,22 @@ def format_summary(result: DemoResult) -> str:
     )
     lines.append(
         f"  completeness {_num(n.get('completeness'))} "
-        f"(bright: {_num(n.get('completeness_bright'))}), "
-        f"flux ratio stars {_num(n.get('flux_ratio_stars'))} "
-        f"galaxies {_num(n.get('flux_ratio_galaxies'))}"
+        f"(S/N > 10: {_num(n.get('completeness_bright'))} of {_num(n.get('n_bright'), 'd')}; "
+        f"stars {_num(n.get('completeness_stars'))})"
+    )
+    lines.append(
+        f"  flux ratio (median catalog / truth): stars {_num(n.get('flux_ratio_stars'))} "
+        f"(aperture-corrected, {_num(n.get('n_matched_stars'), 'd')} stars), "
+        f"galaxies {_num(n.get('flux_ratio_galaxies'))} (isophotal)"
     )
     lines.append(f"  astrometry rms {_num(n.get('astrometry_rms_mas'), '.1f')} mas")
     pulls = n.get("pulls") or {}
     if pulls:
-        lines += ["", "pulls (measured - truth) / ERR, honest errors give std 1:"]
+        lines += [
+            "",
+            "pulls (measured - truth) / ERR, honest errors give std 1 (the 1/f noise left by",
+            "the reference pixels is not in ERR; stage1_rows_removed takes it out):",
+        ]
         for stage, s in pulls.items():
             lines.append(
                 f"  {stage}: n {_num(s.get('n'), 'd')}, mean {_num(s.get('mean'), '+.3f')},"

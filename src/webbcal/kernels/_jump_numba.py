@@ -13,7 +13,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from webbcal.kernels._nbstats import astropy_clip_bounds, median_sorted, network_sort
+from webbcal.kernels._nbstats import (
+    clip_bounds,
+    median_branchless,
+    median_sorted,
+    network_sort,
+)
+from webbcal.kernels._sortnet import UNROLLED_MAXN
 
 ITERATIVE, SINGLE_PASS, SIGMA_CLIP = 0, 1, 2
 
@@ -85,18 +91,23 @@ def _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2):
 
 @njit(cache=True, nogil=True)
 def _plain_median(fd, tmp, ntot):
+    """Median of the non-NaN ``fd[:ntot]``; ``tmp`` is scratch of ``3 * ntot`` values."""
     m = 0
     for k in range(ntot):
         v = fd[k]
         if v == v:
             tmp[m] = v
             m += 1
+    if m > UNROLLED_MAXN:  # long ramps: O(n) branch-free selection, not a full sort
+        return median_branchless(tmp, m, tmp[ntot : 2 * ntot], tmp[2 * ntot :])
     network_sort(tmp, m)
     return median_sorted(tmp, m)
 
 
 @njit(cache=True, nogil=True)
-def _sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qbuf, x, ng, bad):
+def _sigclip_pixel(
+    fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qbuf, x, ng, bad, s1, s2
+):
     """Sigma clipping across integrations (or all differences) of one pixel."""
     nf = 0
     if only_use_ints:
@@ -107,7 +118,7 @@ def _sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qbuf, x
                 if math.isfinite(v):
                     tmp[c] = v
                     c += 1
-            lo, hi = astropy_clip_bounds(tmp, c, thr, thr, maxiters)
+            lo, hi = clip_bounds(tmp, c, thr, thr, maxiters, s1, s2)
             for i in range(nints):
                 v = fd[i * nd + d]
                 if math.isfinite(v) and (v < lo or v > hi) and qbuf[i * ng + d + 1, x] & bad == 0:
@@ -120,7 +131,7 @@ def _sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qbuf, x
             if math.isfinite(v):
                 tmp[c] = v
                 c += 1
-        lo, hi = astropy_clip_bounds(tmp, c, thr, thr, maxiters)
+        lo, hi = clip_bounds(tmp, c, thr, thr, maxiters, s1, s2)
         for k in range(nints * nd):
             v = fd[k]
             if math.isfinite(v) and (v < lo or v > hi):
@@ -164,6 +175,22 @@ def _pixel_diffs(data, gain, y, x, gdq, bad, fd):
             prev = cur
 
 
+@njit(cache=True, nogil=True)
+def _row_electrons(data, gdq, gain, y, bad):
+    """Row ``y`` of all groups in electrons, NaN where flagged ``bad``: [i*ng+g, x]."""
+    nints, ng, _, nx = data.shape
+    ebuf = np.empty((nints * ng, nx), np.float32)
+    for i in range(nints):
+        for g in range(ng):
+            row = i * ng + g
+            for x in range(nx):
+                v = data[i, g, y, x] * gain[y, x]
+                if gdq[i, g, y, x] & bad:
+                    v = np.float32(np.nan)
+                ebuf[row, x] = v
+    return ebuf
+
+
 # ----------------------------------------------------------------------------------------
 # phases
 
@@ -204,7 +231,8 @@ def _primary_row(
     qbuf = np.empty((nints * ng, nx), np.uint8)
     fd = np.empty(ntot)
     fda = np.empty(ntot)
-    tmp = np.empty(ntot)
+    tmp = np.empty(3 * ntot)
+    tmp2 = np.empty(ntot)
     fk = np.empty(ntot, np.int64)
     for i in range(nints):
         for g in range(ng):
@@ -237,7 +265,7 @@ def _primary_row(
                     nf += 1
         else:
             nf = _sigclip_pixel(
-                fd, tmp, fk, nints, nd, thr4, maxiters, only_use_ints, qbuf, x, ng, bad
+                fd, tmp, fk, nints, nd, thr4, maxiters, only_use_ints, qbuf, x, ng, bad, fda, tmp2
             )
         for j in range(nf):
             k = fk[j]
@@ -377,13 +405,14 @@ def _post_count(
     for y in prange(ny):
         qbuf = np.empty((nints * ng, nx), np.uint8)
         fd = np.empty(ntot)
-        tmp = np.empty(ntot)
+        tmp = np.empty(3 * ntot)
         ncr = 0
         ntrig = 0
         for i in range(nints):
             for g in range(ng):
                 for x in range(nx):
                     qbuf[i * ng + g, x] = gdq[i, g, y, x]
+        ebuf = np.empty((0, nx), np.float32)
         for x in range(nx):
             anyj = False
             for i in range(nints):
@@ -394,7 +423,12 @@ def _post_count(
                         if q & bad == 0:
                             anyj = True
             if do_nbr and anyj:
-                _pixel_diffs(data, gain, y, x, gdq, bad, fd)
+                if ebuf.shape[0] == 0:  # the row's electrons, read once (contiguous)
+                    ebuf = _row_electrons(data, gdq, gain, y, bad)
+                for i in range(nints):
+                    for d in range(nd):
+                        k = i * ng + d
+                        fd[i * nd + d] = np.float64(ebuf[k + 1, x] - ebuf[k, x])
                 r = rn[y, x] * gain[y, x]
                 rnterm = np.float64(r * r) / rnd
                 nt = _count_triggers(
@@ -442,11 +476,15 @@ def _collect_triggers(
         if offsets[y + 1] == pos:
             continue
         fd = np.empty(ntot)
-        tmp = np.empty(ntot)
+        tmp = np.empty(3 * ntot)
+        ebuf = _row_electrons(data, gdq, gain, y, bad)
         for x in range(nx):
             if not has_trig[y, x]:
                 continue
-            _pixel_diffs(data, gain, y, x, gdq, bad, fd)
+            for i in range(nints):
+                for d in range(nd):
+                    k = i * ng + d
+                    fd[i * nd + d] = np.float64(ebuf[k + 1, x] - ebuf[k, x])
             r = rn[y, x] * gain[y, x]
             rnterm = np.float64(r * r) / rnd
             med = _plain_median(fd, tmp, ntot)
@@ -496,7 +534,7 @@ def _after_jump(data, gdq, gain, e1, n1, e2, n2, dnu, sat, jump, has_jump):
     bad = dnu | sat
     for y in prange(ny):
         fd = np.empty(ntot)
-        tmp = np.empty(ntot)
+        tmp = np.empty(3 * ntot)
         mark = np.empty(ng, np.bool_)
         for x in range(nx):
             if not has_jump[y, x]:

@@ -70,7 +70,7 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
     dif = np.empty((max(ng - 1, 1), cb))
     cnt = np.empty(cb, np.int64)
     med = np.empty((ni, cb))
-    ws = np.empty((24, cb))
+    ws = np.empty((18, cb))
     clean = np.zeros(cb, np.bool_)
     y = np.empty(nk)
     q = np.empty(nk, np.int64)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # Official JWST group/pixel DQ bits used by ramp fitting.
 DO_NOT_USE = 1
@@ -62,7 +62,10 @@ def optimal_weight(length: int, power: float) -> np.ndarray:
 
 
 def slope_coefficients(max_length: int, weighted: bool) -> np.ndarray:
-    """Table ``coef[p, L, i]``: slope (per group) = sum_i coef * y_i for L >= 3 groups."""
+    """Table ``coef[p, L, i]``: slope (per group) = sum_i coef * y_i for L >= 3 groups.
+
+    ``coef[p, L, L - 1 - i] == -coef[p, L, i]`` exactly.
+    """
     npow = len(OPTIMAL_POWERS)
     coef = np.zeros((npow, max_length + 1, max(max_length, 1)))
     for ip, power in enumerate(OPTIMAL_POWERS):
@@ -70,7 +73,10 @@ def slope_coefficients(max_length: int, weighted: bool) -> np.ndarray:
             w = optimal_weight(length, power if weighted else 0.0)
             x = np.arange(length, dtype=np.float64)
             sw, swx, swxx = w.sum(), (w * x).sum(), (w * x * x).sum()
-            coef[ip, length, :length] = w * (x * sw - swx) / (sw * swxx - swx * swx)
+            cf = w * (x * sw - swx) / (sw * swxx - swx * swx)
+            # exactly antisymmetric (it is in exact arithmetic): the clean-pixel path
+            # sums coef[k] * (y[k] - y[L-1-k]) over the first half only
+            coef[ip, length, :length] = (cf - cf[::-1]) / 2.0
     return coef
 
 
@@ -297,6 +303,8 @@ def _block_medians(bufd, bufq, ni, ng, cw, gt, net, dif, cnt, med):
 
     Differences involving DO_NOT_USE or SATURATED groups, or ending on a JUMP_DET group,
     are excluded (stcal); a pixel without any keeps the first group's rate (or NaN).
+    The differences are taken in DN (exact in float64) and only the median is divided by
+    the group time (stcal divides each group first: the result differs in the last bit).
     Short ramps are sorted with a sorting network applied across the block's pixels
     (vectorised; excluded values are +inf so they sort last), long ones per pixel.
     """
@@ -311,7 +319,7 @@ def _block_medians(bufd, bufq, ni, ng, cw, gt, net, dif, cnt, med):
             for c in range(cw):
                 q0 = bufq[k0, c]
                 q1 = bufq[k0 + 1, c]
-                d = np.float64(bufd[k0 + 1, c]) / gt - np.float64(bufd[k0, c]) / gt
+                d = np.float64(bufd[k0 + 1, c]) - np.float64(bufd[k0, c])  # exact
                 bad = ((q0 | q1) & _INVALID) != 0 or (q1 & JUMP_DET) != 0 or math.isnan(d)
                 dif[kk, c] = inf if bad else d
                 cnt[c] += not bad
@@ -330,9 +338,9 @@ def _block_medians(bufd, bufq, ni, ng, cw, gt, net, dif, cnt, med):
                 m = np.nan if (bufq[base, c] & _INVALID) else bufd[base, c] / gt
             elif nd <= 64:
                 h = n >> 1
-                m = dif[h, c] if n & 1 else (dif[h, c] + dif[h - 1, c]) / 2.0
+                m = (dif[h, c] if n & 1 else (dif[h, c] + dif[h - 1, c]) / 2.0) / gt
             else:
-                m = _column_median(dif, c, n)
+                m = _column_median(dif, c, n) / gt
             med[i, c] = m
 
 
@@ -351,7 +359,6 @@ def _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, 
     flg, gn, rnv, mrv, vr, _vp, inv_r, inv_p, vri, vpi, erri, acc, sl, ssl, svp, svr, sev, \
         tmp = (ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9], ws[10],
                ws[11], ws[12], ws[13], ws[14], ws[15], ws[16], ws[17])
-    pw = ws[18:24]
     length = ng
     nfac = length * length * length - length
     for c in range(cw):
@@ -368,19 +375,22 @@ def _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, 
                 mrv[c] += 0.0 if m != m else m
         for c in range(cw):
             mrv[c] /= ni
+    dkv = _vp
     for c in range(cw):
         col = c0 + c
-        g = np.float64(gain2d[r, col])
-        rn = np.float64(rn2d[r, col])
-        dc = np.float64(dark2d[r, col])
-        clean[c] = flg[c] == 0.0 and g > 0.0 and (pdq[r, col] & _INVALID) == 0
-        gn[c] = g
-        rnv[c] = rn
-        rnum = rn / gt
+        gn[c] = gain2d[r, col]
+        rnv[c] = rn2d[r, col]
+        dkv[c] = dark2d[r, col]
+        clean[c] = (flg[c] == 0.0) & (gn[c] > 0.0) & ((pdq[r, col] & _INVALID) == 0)
+    # branch-free over 1-D scratch rows only, so that the loop vectorises
+    for c in range(cw):
+        g = gn[c]
+        dc = dkv[c]
+        rnum = rnv[c] / gt
         rnum = 12.0 * rnum * rnum
         v_r = rnum / (nfac * g * g)
         pden = gt * g * (length - 1.0)
-        v_p = (mrv[c] + dc) / pden if mrv[c] > 0.0 else dc / pden
+        v_p = ((mrv[c] + dc) if mrv[c] > 0.0 else dc) / pden
         ir = 1.0 / v_r
         ip_ = 1.0 / v_p if v_p > 0.0 else 0.0
         a = 1.0 / ip_ if ip_ > 0.0 else 0.0
@@ -404,40 +414,39 @@ def _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, 
             g = gn[c]
             den = rnv[c] * rnv[c] + dat * g
             snr = dat * g / math.sqrt(den)
-            snr = 0.0 if den <= 0.0 or snr < 0.0 else snr  # NaN stays NaN, as stcal
-            ip = (int(snr >= 5.0) + int(snr >= 10.0) + int(snr >= 20.0) + int(snr >= 50.0)
-                  + int(snr >= 100.0))
-            ip = 5 if snr != snr else ip
-            tmp[c] = ip if weighted else 0
-        # the optimal-weight dot product for each of the 6 powers (broadcast FMAs, no
-        # gathers), then pick each pixel's
-        for p in range(6):
-            for c in range(cw):
-                pw[p, c] = 0.0
-        for k in range(ng):
+            snr = 0.0 if (den <= 0.0) | (snr < 0.0) else snr  # NaN stays NaN, as stcal
+            t = ((1.0 if snr >= 5.0 else 0.0) + (1.0 if snr >= 10.0 else 0.0)
+                 + (1.0 if snr >= 20.0 else 0.0) + (1.0 if snr >= 50.0 else 0.0)
+                 + (1.0 if snr >= 100.0 else 0.0))
+            t = 5.0 if snr != snr else t
+            tmp[c] = t if weighted else 0.0
+        # the optimal-weight dot product with each pixel's power: the weights are
+        # antisymmetric, so sum coef[k] * (y[k] - y[L-1-k]) over the first half; the
+        # coefficient is picked per pixel with selects (no gathers)
+        for c in range(cw):
+            acc[c] = 0.0
+        for k in range(ng // 2):
             k0 = coef[0, length, k]
             k1 = coef[1, length, k]
             k2 = coef[2, length, k]
             k3 = coef[3, length, k]
             k4 = coef[4, length, k]
             k5 = coef[5, length, k]
+            ka = base + k
+            kb = base + ng - 1 - k
             for c in range(cw):
-                v = np.float64(bufd[base + k, c])
-                v = v if v == v else 0.0
-                pw[0, c] += k0 * v
-                pw[1, c] += k1 * v
-                pw[2, c] += k2 * v
-                pw[3, c] += k3 * v
-                pw[4, c] += k4 * v
-                pw[5, c] += k5 * v
-        for c in range(cw):
-            t = tmp[c]
-            a = pw[0, c]
-            a = pw[1, c] if t == 1.0 else a
-            a = pw[2, c] if t == 2.0 else a
-            a = pw[3, c] if t == 3.0 else a
-            a = pw[4, c] if t == 4.0 else a
-            acc[c] = pw[5, c] if t == 5.0 else a
+                t = tmp[c]
+                w = k0
+                w = k1 if t == 1.0 else w
+                w = k2 if t == 2.0 else w
+                w = k3 if t == 3.0 else w
+                w = k4 if t == 4.0 else w
+                w = k5 if t == 5.0 else w
+                va = np.float64(bufd[ka, c])
+                vb = np.float64(bufd[kb, c])
+                va = va if va == va else 0.0
+                vb = vb if vb == vb else 0.0
+                acc[c] += w * (va - vb)
         for c in range(cw):
             num = acc[c] / gt / vr[c]
             sl[c] = num * vri[c]
@@ -445,17 +454,18 @@ def _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, 
             svp[c] += inv_p[c]
             svr[c] += inv_r[c]
             sev[c] += 1.0 / vri[c] if vri[c] > 0.0 else 0.0
+        # written for every pixel: the general path overwrites those that are not clean
         for c in range(cw):
-            if clean[c]:
-                col = c0 + c
-                i_slope[i, r, col] = sl[c]
-                i_vp[i, r, col] = vpi[c]
-                i_vr[i, r, col] = vri[c]
-                i_err[i, r, col] = erri[c]
-                i_dq[i, r, col] = pdq[r, col]
-                if want_ped:
-                    ped = bufd[base, c] - sl[c] * ped_tmp
-                    i_ped[i, r, col] = 0.0 if ped != ped else ped
+            col = c0 + c
+            i_slope[i, r, col] = sl[c]
+            i_vp[i, r, col] = vpi[c]
+            i_vr[i, r, col] = vri[c]
+            i_err[i, r, col] = erri[c]
+            i_dq[i, r, col] = pdq[r, col]
+        if want_ped:
+            for c in range(cw):
+                ped = bufd[base, c] - sl[c] * ped_tmp
+                i_ped[i, r, c0 + c] = 0.0 if ped != ped else ped
     for c in range(cw):
         if not clean[c]:
             continue
@@ -520,3 +530,11 @@ def _rate_values(st_vp, st_vr, st_sl, st_ev, n_dnu, n_sat, dq, bits, nints):
         if vr >= LARGE_VARIANCE_THRESHOLD:
             vr = 0.0
     return slope, vp, vr, err, dq
+
+
+@njit(parallel=True, **_NB)
+def rn_electrons(rn, gain, s2n, out):
+    """``out = float32(float64(rn) * (float64(gain) / s2n))`` row-parallel (2-D arrays)."""
+    for r in prange(rn.shape[0]):
+        for c in range(rn.shape[1]):
+            out[r, c] = np.float64(rn[r, c]) * (np.float64(gain[r, c]) / s2n)

@@ -13,6 +13,7 @@ PIXELDQ (for 4-D darks, the first-group DQ of every dark integration).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,18 @@ from numba import njit, prange
 
 from webbcal.errors import ParameterError
 
-__all__ = ["DarkResult", "average_dark_frames", "extrapolate_dark", "subtract_dark"]
+__all__ = [
+    "DarkResult",
+    "FrameReader",
+    "average_dark_frames",
+    "extrapolate_dark",
+    "subtract_dark",
+    "subtract_dark_frames",
+]
+
+#: ``(lead, start, stop) -> float32 (stop - start, ny, nx)``: frames of a dark (``lead`` is
+#: ``(dark integration,)`` for a 4-D dark, ``()`` for a 3-D one).
+FrameReader = Callable[[tuple[int, ...], int, int], np.ndarray]
 
 
 @dataclass
@@ -168,22 +180,8 @@ def subtract_dark(
     if nframes != dark_nframes or groupgap != dark_groupgap:
         work = average_dark_frames(work, ngroups, nframes, groupgap)
 
-    if dark.ndim == 4:
-        ddq = np.asarray(dark_dq)
-        darkdq = ddq[0, 0].copy() if ddq.ndim == 4 else ddq.copy()
-        if ddq.ndim == 4:
-            for k in range(1, ddq.shape[0]):
-                darkdq |= ddq[k, 0]
-        dark4 = work
-        ndark = dark4.shape[0]
-        start1 = integration_start is None or integration_start == 1
-        imap = np.array(
-            [i if (i < ndark and start1) else ndark - 1 for i in range(nints)], np.int64
-        )
-    else:
-        darkdq = np.asarray(dark_dq)
-        dark4 = work[np.newaxis]
-        imap = np.zeros(nints, np.int64)
+    darkdq, imap = _dq_and_map(dark.shape, dark_dq, nints, integration_start)
+    dark4 = work if dark.ndim == 4 else work[np.newaxis]
     np.bitwise_or(pixeldq, darkdq.astype(pixeldq.dtype), out=pixeldq)
     if dark4.shape[1] < ngroups:
         raise ParameterError(f"the dark has {dark4.shape[1]} groups, the data {ngroups}")
@@ -193,3 +191,163 @@ def subtract_dark(
         for i in range(nints):
             data[i] = data[i] - dark4[imap[i], :ngroups]
     return DarkResult(True, work)
+
+
+def _dq_and_map(
+    dark_shape: tuple[int, ...], dark_dq: np.ndarray, nints: int, integration_start: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 2-D dark DQ to OR into PIXELDQ, and the dark integration of each science one."""
+    ddq = np.asarray(dark_dq)
+    if len(dark_shape) == 3:
+        return ddq, np.zeros(nints, np.int64)
+    darkdq = ddq[0, 0].copy() if ddq.ndim == 4 else ddq.copy()
+    if ddq.ndim == 4:
+        for k in range(1, ddq.shape[0]):
+            darkdq |= ddq[k, 0]
+    ndark = dark_shape[0]
+    start1 = integration_start is None or integration_start == 1
+    imap = np.array([i if (i < ndark and start1) else ndark - 1 for i in range(nints)], np.int64)
+    return darkdq, imap
+
+
+@njit(cache=True, inline="always")
+def _frame64(real, base, ndark, last, prev, f, y, x):
+    # dark frame f: read (real holds frames base...), or extrapolated past the last one;
+    # float64, NaN -> 0
+    if f < ndark:
+        v = np.float64(real[f - base, y, x])
+    else:
+        rate = last[y, x] - prev[y, x]  # float32, as numpy computes it
+        v = np.float64(f - (ndark - 1)) * np.float64(rate) + np.float64(last[y, x])
+    return 0.0 if v != v else v
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _subtract_groups(data, ints, g0, g1, real, base, ndark, last, prev, stride, count, divide,
+                     use64):  # fmt: skip
+    # science groups g0..g1-1 of integrations ints; group g averages dark frames
+    # g * stride ... g * stride + count - 1
+    ny, nx = data.shape[2], data.shape[3]
+    d32 = np.float32(count)
+    d64 = np.float64(count)
+    zero = np.float32(0.0)
+    for y in prange(ny):
+        row64 = np.empty(nx, np.float64)
+        row = np.empty(nx, np.float32)
+        for g in range(g0, g1):
+            first = g * stride
+            if use64:
+                for x in range(nx):
+                    a64 = _frame64(real, base, ndark, last, prev, first, y, x)
+                    for f in range(first + 1, first + count):
+                        a64 += _frame64(real, base, ndark, last, prev, f, y, x)
+                    row64[x] = a64 / d64 if divide else a64
+                for k in range(ints.shape[0]):
+                    i = ints[k]
+                    for x in range(nx):
+                        data[i, g, y, x] = np.float32(np.float64(data[i, g, y, x]) - row64[x])
+            else:
+                for x in range(nx):
+                    a32 = real[first - base, y, x]
+                    if a32 != a32:
+                        a32 = zero
+                    for f in range(first + 1 - base, first + count - base):
+                        v = real[f, y, x]
+                        a32 += zero if v != v else v
+                    row[x] = a32 / d32 if divide else a32
+                for k in range(ints.shape[0]):
+                    i = ints[k]
+                    for x in range(nx):
+                        data[i, g, y, x] = data[i, g, y, x] - row[x]
+
+
+#: Bytes of dark frames read for one kernel call.
+_BLOCK_BYTES = 32 << 20
+
+
+def subtract_dark_frames(
+    data: np.ndarray,
+    pixeldq: np.ndarray,
+    read_frames: FrameReader,
+    dark_shape: tuple[int, ...],
+    dark_dq: np.ndarray,
+    *,
+    nframes: int,
+    groupgap: int,
+    dark_nframes: int = 1,
+    dark_groupgap: int = 0,
+    integration_start: int | None = None,
+) -> bool:
+    """:func:`subtract_dark` reading the dark frames group by group (same results).
+
+    No frame-averaged, extrapolated or float64 copy of the dark is made: for each science
+    group the dark frames it needs are read with ``read_frames`` (a view of an array in
+    memory, or planes read from the file) and averaged, extrapolated from the dark's last
+    two frames where the dark is too short, and subtracted in one pass.
+
+    Parameters
+    ----------
+    data, pixeldq
+        As for :func:`subtract_dark`.
+    read_frames : FrameReader
+        Reads float32 frames of the dark, cut to the data's window.
+    dark_shape : tuple of int
+        Shape of the dark, ``(ndark_groups, ny, nx)`` or ``(ndark_ints, ndark_groups, ny,
+        nx)``, cut to the window.
+    dark_dq, nframes, groupgap, dark_nframes, dark_groupgap, integration_start
+        As for :func:`subtract_dark`.
+
+    Returns
+    -------
+    bool
+        False when the dark was not applied (its NFRAMES or GROUPGAP exceed the data's).
+    """
+    if data.ndim != 4 or data.dtype != np.float32:
+        raise ParameterError(f"data must be 4-D float32, got {data.dtype} {data.shape}")
+    nints, ngroups = data.shape[:2]
+    if tuple(dark_shape[-2:]) != data.shape[-2:] or len(dark_shape) not in (3, 4):
+        raise ParameterError(f"dark shape {dark_shape} does not match the data {data.shape}")
+    if dark_nframes > nframes or dark_groupgap > groupgap:
+        return False
+    ndark = dark_shape[-3]
+    sci_total = ngroups * nframes + (ngroups - 1) * groupgap
+    drk_total = ndark * dark_nframes + (ndark - 1) * dark_groupgap
+    extra = 0
+    if sci_total > drk_total:
+        extra = int(
+            np.ceil((sci_total - drk_total + dark_groupgap) / (dark_nframes + dark_groupgap))
+        )
+    average = nframes != dark_nframes or groupgap != dark_groupgap
+    if average:
+        need = (ngroups - 1) * (nframes + groupgap) + nframes
+        if ndark + extra < need:
+            raise ParameterError(f"the dark has {ndark + extra} frames, {need} are needed")
+    darkdq, imap = _dq_and_map(tuple(dark_shape), dark_dq, nints, integration_start)
+    np.bitwise_or(pixeldq, darkdq.astype(pixeldq.dtype), out=pixeldq)
+    if not average and ndark + extra < ngroups:
+        raise ParameterError(f"the dark has {ndark + extra} groups, the data {ngroups}")
+    count = nframes if average else 1
+    stride = nframes + groupgap if average else 1
+    per_block = max(1, _BLOCK_BYTES // (4 * stride * data.shape[2] * data.shape[3]))
+    for di in np.unique(imap):
+        lead = (int(di),) if len(dark_shape) == 4 else ()
+        ints = np.flatnonzero(imap == di).astype(np.int64)
+        if extra:
+            prev, last = _float32(read_frames(lead, ndark - 2, ndark))
+        else:
+            prev = last = np.zeros((1, 1), np.float32)
+        for g0 in range(0, ngroups, per_block):
+            g1 = min(ngroups, g0 + per_block)
+            base = g0 * stride
+            stop = min((g1 - 1) * stride + count, ndark)
+            real = _float32(read_frames(lead, base, stop) if base < stop else
+                            np.zeros((0, *data.shape[2:]), np.float32))  # fmt: skip
+            _subtract_groups(data, ints, g0, g1, real, base, ndark, last, prev, stride, count,
+                             average and nframes > 1, extra > 0)  # fmt: skip
+    return True
+
+
+def _float32(frames: np.ndarray) -> np.ndarray:
+    if frames.dtype != np.float32:
+        raise ParameterError(f"dark frames must be float32, got {frames.dtype}")
+    return frames

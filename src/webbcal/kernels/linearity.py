@@ -17,76 +17,62 @@ from numba import njit, prange
 
 from webbcal.errors import ParameterError
 
-__all__ = ["correct_linearity", "prepare_coefficients"]
+__all__ = ["correct_linearity"]
 
 
-def prepare_coefficients(
-    coeffs: np.ndarray,
-    lin_dq: np.ndarray | None,
-    pixeldq: np.ndarray,
-    *,
-    no_lin_corr: int = 1048576,
-) -> np.ndarray:
-    """Return a copy of ``coeffs`` made benign where the correction is unusable.
-
-    ``pixeldq`` is updated in place: OR-ed with ``lin_dq``, plus ``no_lin_corr`` for
-    pixels with a NaN coefficient or a zero linear term.
-    """
-    if coeffs.ndim != 3 or coeffs.shape[0] < 2:
-        raise ParameterError(
-            f"linearity coefficients must be (ncoeffs >= 2, ny, nx), got {coeffs.shape}"
-        )
-    c = np.array(coeffs, copy=True)
-    benign = np.zeros(c.shape[0], dtype=c.dtype)
-    benign[1] = 1
-    lin_dq = np.zeros(c.shape[1:], np.uint32) if lin_dq is None else np.asarray(lin_dq)
-    np.bitwise_or(pixeldq, lin_dq.astype(pixeldq.dtype), out=pixeldq)
-    flagged = (lin_dq & no_lin_corr) == no_lin_corr
-    c[:, flagged] = benign[:, None]
-    nan_pix = np.isnan(c).any(axis=0)
-    c[:, nan_pix] = benign[:, None]
-    pixeldq[nan_pix] |= pixeldq.dtype.type(no_lin_corr)
-    zero_pix = c[1] == 0
-    c[:, zero_pix] = benign[:, None]
-    pixeldq[zero_pix] |= pixeldq.dtype.type(no_lin_corr)
-    return c
+@njit(cache=True, inline="always")
+def _horner(crow, x, f):
+    nc = crow.shape[0]
+    r = crow[nc - 1, x] * f
+    for j in range(nc - 2, 0, -1):
+        r += crow[j, x]
+        r *= f
+    r += crow[0, x]
+    return r
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _apply(data, gdq, c, sat):
+def _apply(data, gdq, pixeldq, c, lin_dq, has_dq, zf, has_zf, sat, nlc, zero, one):
     nints, ngroups, ny, nx = data.shape
     nc = c.shape[0]
     for y in prange(ny):
+        # the row's coefficients, the identity polynomial (0, 1, 0, ...) where unusable
+        crow = np.empty((nc, nx), data.dtype)
+        for x in range(nx):
+            flags = pixeldq[y, x]
+            benign = False
+            if has_dq:
+                ref = lin_dq[y, x]
+                flags |= ref
+                benign = (ref & nlc) == nlc
+            if not benign:
+                bad = c[1, y, x] == 0
+                for j in range(nc):
+                    if c[j, y, x] != c[j, y, x]:
+                        bad = True
+                if bad:
+                    benign = True
+                    flags |= nlc
+            pixeldq[y, x] = flags
+            for j in range(nc):
+                crow[j, x] = (one if j == 1 else zero) if benign else c[j, y, x]
+        r = np.empty(nx, data.dtype)
         for i in range(nints):
             for g in range(ngroups):
+                # Horner's scheme a coefficient at a time along the row (vectorizes)
                 for x in range(nx):
-                    if gdq[i, g, y, x] & sat:
-                        continue
-                    f = data[i, g, y, x]
-                    r = c[nc - 1, y, x] * f
-                    for j in range(nc - 2, 0, -1):
-                        r += c[j, y, x]
-                        r *= f
-                    r += c[0, y, x]
-                    data[i, g, y, x] = r
-
-
-@njit(cache=True, parallel=True, nogil=True)
-def _apply_zero(zf, c):
-    nints, ny, nx = zf.shape
-    nc = c.shape[0]
-    for y in prange(ny):
-        for i in range(nints):
-            for x in range(nx):
-                f = zf[i, y, x]
-                if f == 0.0:
-                    continue
-                r = c[nc - 1, y, x] * f
+                    r[x] = crow[nc - 1, x] * data[i, g, y, x]
                 for j in range(nc - 2, 0, -1):
-                    r += c[j, y, x]
-                    r *= f
-                r += c[0, y, x]
-                zf[i, y, x] = r
+                    for x in range(nx):
+                        r[x] = (r[x] + crow[j, x]) * data[i, g, y, x]
+                for x in range(nx):
+                    if not gdq[i, g, y, x] & sat:
+                        data[i, g, y, x] = r[x] + crow[0, x]
+            if has_zf:
+                for x in range(nx):
+                    f = zf[i, y, x]
+                    if f != 0.0:
+                        zf[i, y, x] = _horner(crow, x, f)
 
 
 def correct_linearity(
@@ -127,8 +113,21 @@ def correct_linearity(
         raise ParameterError(
             f"coefficient shape {coeffs.shape} does not match the data {data.shape}"
         )
-    c = prepare_coefficients(coeffs, lin_dq, pixeldq, no_lin_corr=no_lin_corr)
-    c = np.ascontiguousarray(c, dtype=data.dtype)
-    _apply(data, groupdq, c, np.uint8(saturated))
-    if zeroframe is not None:
-        _apply_zero(zeroframe, np.ascontiguousarray(c, dtype=zeroframe.dtype))
+    if coeffs.ndim != 3 or coeffs.shape[0] < 2:
+        raise ParameterError(
+            f"linearity coefficients must be (ncoeffs >= 2, ny, nx), got {coeffs.shape}"
+        )
+    if zeroframe is not None and (zeroframe.shape != (data.shape[0], *data.shape[2:])
+                                  or zeroframe.dtype != data.dtype):  # fmt: skip
+        raise ParameterError(
+            f"zeroframe {zeroframe.shape} {zeroframe.dtype} does not match the data "
+            f"{data.shape} {data.dtype}"
+        )
+    c = np.asarray(coeffs, dtype=data.dtype)
+    ref_dq = np.zeros((1, 1), np.uint32) if lin_dq is None else np.asarray(lin_dq)
+    if lin_dq is not None and ref_dq.shape != pixeldq.shape:
+        raise ParameterError(f"linearity DQ {ref_dq.shape} does not match {pixeldq.shape}")
+    zf = np.zeros((1, 1, 1), data.dtype) if zeroframe is None else zeroframe
+    _apply(data, groupdq, pixeldq, c, ref_dq.astype(pixeldq.dtype, copy=False),
+           lin_dq is not None, zf, zeroframe is not None, np.uint8(saturated),
+           pixeldq.dtype.type(no_lin_corr), data.dtype.type(0), data.dtype.type(1))  # fmt: skip

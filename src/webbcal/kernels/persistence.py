@@ -30,9 +30,11 @@ import numpy as np
 from numba import njit, prange
 
 from webbcal.errors import ParameterError
-from webbcal.kernels._nbstats import sort_nan_last
+from webbcal.kernels._nbstats import NET_A, NET_B, NET_MAXN, NET_PTR, sort_nan_last
 
 __all__ = ["PersistenceResult", "TrapParams", "correct_persistence", "decay_traps"]
+
+F32_MAX = float(np.finfo(np.float32).max)
 
 #: Charges freed from traps have a different gain from photo-electrons (official factor).
 SCALEFACTOR = 2.0
@@ -109,6 +111,111 @@ def _max_diff(data, out):
         out[i] = m
 
 
+@njit(cache=True, nogil=True)
+def _capture_tables(par0, par1, par2, ng, tframe, tgroup, nres):
+    """Per trap family the capture factors that depend only on counts and times.
+
+    ``ramp[k, n]``: the quadratic-capture bracket for ``n`` groups above PERSAT;
+    ``sat[k, n]``: the fraction of empty traps filled while above PERSAT;
+    ``jump[k, g]``: the capture per DN of a jump in group ``g``. The expressions are
+    those evaluated per pixel by the official code, so the values are the same.
+    """
+    nfam = par0.size
+    ramp = np.zeros((nfam, ng + 1))
+    sat = np.zeros((nfam, ng + 1))
+    jump = np.zeros((nfam, ng))
+    totaltime = ng * tgroup + nres * tframe
+    for k in range(nfam):
+        p0 = par0[k]
+        p1 = par1[k]
+        p2 = par2[k]
+        tau = 1.0e10 if p1 == 0.0 else 1.0 / abs(p1)
+        for n in range(ng + 1):
+            sattime = n * tgroup
+            dt = totaltime - sattime
+            ramp[k, n] = (
+                dt * dt * (p0 + p2) / 2.0
+                + p0 * (dt * tau + tau * tau) * math.exp(-dt / tau)
+                - p0 * tau * tau
+            )
+            sat[k, n] = 1.0 - math.exp(-abs(p1) * sattime)
+        for g in range(1, ng):
+            dtc = (float(ng - g) - 0.5) * tgroup
+            jump[k, g] = p0 * (1.0 - math.exp(p1 * dtc)) + p2
+    return ramp, sat, jump
+
+
+@njit(cache=True, nogil=True)
+def _compare_rows(a, b, n):
+    """One comparator of a sorting network applied to every column: min to a, max to b."""
+    for x in range(n):
+        u = a[x]
+        w = b[x]
+        a[x] = u if u < w else w
+        b[x] = w if u < w else u
+
+
+@njit(cache=True, nogil=True)
+def _row_slopes(data, gdq, i, y, huge, sat, jump, d, cnt, acc, slope):
+    """Slopes (DN/group) of row ``y`` of integration ``i``, before correction.
+
+    Per pixel: the mean of its sorted group differences, less as many of the largest as
+    there are jumps and saturated groups (those count as ``huge``), summed in float32 in
+    sorted order. The row is sorted at once, column by column, by a sorting network
+    (pixels with NaN differences are sorted one by one, NaN last, as ``np.sort``).
+    """
+    _, ng, _, nx = data.shape
+    if ng == 1:
+        for x in range(nx):
+            slope[x] = data[i, 0, y, x]
+        return
+    nd = ng - 1
+    cnt[:] = 0
+    for g in range(ng):
+        fl = gdq[i, g, y]
+        for x in range(nx):
+            cnt[x] += (fl[x] & jump) != 0
+    any_nan = False
+    hv = np.float32(huge)
+    for g in range(nd):
+        lo = data[i, g, y]
+        hi = data[i, g + 1, y]
+        fl = gdq[i, g + 1, y]
+        dg = d[g]
+        for x in range(nx):
+            s = (fl[x] & sat) != 0
+            v = hv if s else hi[x] - lo[x]
+            cnt[x] += s
+            any_nan |= v != v
+            dg[x] = v
+    network = nd <= NET_MAXN
+    if network:
+        for c in range(NET_PTR[nd], NET_PTR[nd + 1]):
+            _compare_rows(d[NET_A[c]], d[NET_B[c]], nx)
+    if any_nan or not network:
+        col = np.empty(nd, np.float32)
+        for x in range(nx):
+            nan = False
+            for g in range(nd):
+                v = data[i, g + 1, y, x] - data[i, g, y, x]
+                if gdq[i, g + 1, y, x] & sat:
+                    v = np.float32(huge)
+                nan |= v != v
+                col[g] = v
+            if nan or not network:
+                sort_nan_last(col, nd)
+                for g in range(nd):
+                    d[g, x] = col[g]
+    acc[:] = 0.0
+    for g in range(nd):
+        dg = d[g]
+        for x in range(nx):
+            acc[x] += dg[x] if g < nd - cnt[x] else np.float32(0.0)
+    for x in range(nx):
+        upper = nd - cnt[x]
+        slope[x] = acc[x] / np.float32(upper) if upper > 0 else np.float32(0.0)
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def _persistence(
     data,
@@ -122,11 +229,12 @@ def _persistence(
     persat_bad,
     any_persat_bad,
     par0,
-    par1,
     par2,
+    ramp_tabs,
+    sat_tabs,
+    jump_tabs,
     fgroup,
     freset,
-    tframe,
     tgroup,
     nres_first,
     nres_later,
@@ -141,122 +249,117 @@ def _persistence(
 ):
     nints, ng, ny, nx = data.shape
     nfam, ty, tx = traps.shape
-    nd = ng - 1
     for yy in prange(ty):
-        t = np.empty(nfam, np.float32)
         dec = np.empty(nfam)
-        d = np.empty(max(nd, 1), np.float32)
-        for xx in range(tx):
-            for k in range(nfam):
-                t[k] = traps[k, yy, xx]
-            y = yy - oy
-            x = xx - ox
-            inside = 0 <= y < ny and 0 <= x < nx
-            for i in range(nints):
-                nres = nres_first if i == 0 else nres_later
+        vals = np.empty(ng, np.float32)
+        flags = np.empty(ng, np.uint8)
+        row = np.empty((nfam, tx), np.float32)
+        t = np.empty(nfam, np.float32)
+        for k in range(nfam):
+            for xx in range(tx):
+                v = traps[k, yy, xx]  # as np.nan_to_num
+                if v != v:
+                    v = np.float32(0.0)
+                elif v == np.inf:
+                    v = np.float32(F32_MAX)
+                elif v == -np.inf:
+                    v = np.float32(-F32_MAX)
+                row[k, xx] = v
+        d = np.empty((max(ng - 1, 1), nx), np.float32)
+        cnt = np.empty(nx, np.int64)
+        acc = np.empty(nx, np.float32)
+        slopes = np.empty(nx, np.float32)
+        y = yy - oy
+        for i in range(nints):
+            if 0 <= y < ny:
+                _row_slopes(data, gdq, i, y, huge[i], sat, jump, d, cnt, acc, slopes)
+            nres = nres_first if i == 0 else nres_later
+            for xx in range(tx):
+                for k in range(nfam):
+                    t[k] = row[k, xx]
+                x = xx - ox
+                inside = 0 <= y < ny and 0 <= x < nx
+                empty_traps = True
+                for k in range(nfam):
+                    empty_traps &= t[k] == 0.0
                 if not inside:
-                    for g in range(ng):
-                        for k in range(nfam):
-                            if i > 0 and g == 0 and nres > 0:
-                                t[k] -= t[k] * freset[k]
-                            t[k] -= t[k] * fgroup[k]
+                    if not empty_traps:
+                        for g in range(ng):
+                            for k in range(nfam):
+                                if i > 0 and g == 0 and nres > 0:
+                                    t[k] -= t[k] * freset[k]
+                                t[k] -= t[k] * fgroup[k]
+                    for k in range(nfam):
+                        row[k, xx] = t[k]
                     continue
+                for g in range(ng):
+                    vals[g] = data[i, g, y, x]
+                    flags[g] = gdq[i, g, y, x]
                 # ---- slope (before this integration is corrected)
                 bad_ps = any_persat_bad and persat_bad[y, x]
                 ps = np.float32(1.0) if bad_ps else persat[y, x]
-                if ng == 1:
-                    grp_slope = data[i, 0, y, x]
-                else:
-                    ncr = 0
-                    for g in range(ng):
-                        if gdq[i, g, y, x] & jump:
-                            ncr += 1
-                    nsat = 0
-                    for g in range(nd):
-                        v = data[i, g + 1, y, x] - data[i, g, y, x]
-                        if gdq[i, g + 1, y, x] & sat:
-                            v = np.float32(huge[i])
-                            nsat += 1
-                        d[g] = v
-                    sort_nan_last(d, nd)
-                    srt = d
-                    upper = nd - (ncr + nsat)
-                    if upper < 0:
-                        upper = 0
-                    acc = np.float32(0.0)
-                    for g in range(nd):
-                        if g < upper:
-                            acc += srt[g]
-                        else:
-                            acc += np.float32(0.0)
-                    if upper <= 0:
-                        grp_slope = np.float32(0.0)
-                    else:
-                        grp_slope = acc / np.float32(upper)
+                grp_slope = slopes[x]
                 if bad_ps:
                     slope = np.float32(0.0)
                 else:
                     slope = grp_slope / (ps * np.float32(tgroup))
-                # ---- decay and correction, group by group
-                for k in range(nfam):
-                    dec[k] = 0.0
-                for g in range(ng):
-                    pers = 0.0
-                    for k in range(nfam):
-                        if i > 0 and g == 0 and nres > 0:
-                            t[k] -= t[k] * freset[k]
-                        dg = t[k] * fgroup[k]
-                        dec[k] += dg
-                        t[k] -= dg
-                        pers += dec[k]
-                    data[i, g, y, x] = np.float32(np.float64(data[i, g, y, x]) - pers)
-                    if save:
-                        out[i, g, y, x] = pers
-                    if do_flag and pers >= cutoff:
+                # ---- decay and correction, group by group (nothing when no trap is filled)
+                if empty_traps:
+                    if do_flag and cutoff <= 0.0:
                         pdq[y, x] |= pflag
+                else:
+                    for k in range(nfam):
+                        dec[k] = 0.0
+                    for g in range(ng):
+                        pers = 0.0
+                        for k in range(nfam):
+                            if i > 0 and g == 0 and nres > 0:
+                                t[k] -= t[k] * freset[k]
+                            dg = t[k] * fgroup[k]
+                            dec[k] += dg
+                            t[k] -= dg
+                            pers += dec[k]
+                        vals[g] = np.float32(np.float64(vals[g]) - pers)
+                        data[i, g, y, x] = vals[g]
+                        if save:
+                            out[i, g, y, x] = pers
+                        if do_flag and pers >= cutoff:
+                            pdq[y, x] |= pflag
                 # ---- capture at the end of the integration (corrected data)
-                totaltime = ng * tgroup + nres * tframe
+                tab = 0 if i == 0 else 1
                 satc = 0
                 if not bad_ps:
                     for g in range(ng):
-                        if data[i, g, y, x] > persat[y, x]:
+                        if vals[g] > persat[y, x]:
                             satc += 1
-                sattime = satc * tgroup
-                dt = totaltime - sattime
                 dens = density[y, x]
+                base = np.float64(dens * (slope * slope))
+                has_jump = False
+                for g in range(1, ng):
+                    has_jump |= flags[g] & jump != 0
                 for k in range(nfam):
-                    p0 = par0[k]
-                    p1 = par1[k]
-                    p2 = par2[k]
-                    tau = 1.0e10 if p1 == 0.0 else 1.0 / abs(p1)
-                    base = np.float64(dens * (slope * slope))
-                    filled = base * (
-                        dt * dt * (p0 + p2) / 2.0
-                        + p0 * (dt * tau + tau * tau) * math.exp(-dt / tau)
-                        - p0 * tau * tau
-                    )
+                    filled = base * ramp_tabs[tab, k, satc]
                     filled *= SCALEFACTOR
                     if satc > 0:
                         if satc == ng:
-                            filled = dens * p2
-                        exp_filled = filled - dens * p2
-                        empty = dens * p0 - exp_filled
-                        filled = filled + empty * (1.0 - math.exp(-abs(p1) * sattime))
+                            filled = dens * par2[k]
+                        exp_filled = filled - dens * par2[k]
+                        filled = filled + (dens * par0[k] - exp_filled) * sat_tabs[tab, k, satc]
                     cr = np.float32(0.0)
-                    for g in range(1, ng):
-                        if gdq[i, g, y, x] & jump:
-                            dtc = (float(ng - g) - 0.5) * tgroup
-                            amp = (data[i, g, y, x] - data[i, g - 1, y, x]) - grp_slope
-                            if amp < 0.0:
-                                amp = np.float32(0.0)
-                            cr = np.float32(
-                                cr + dens * amp * (p0 * (1.0 - math.exp(p1 * dtc)) + p2)
-                            )
+                    if has_jump:
+                        for g in range(1, ng):
+                            if flags[g] & jump:
+                                amp = (vals[g] - vals[g - 1]) - grp_slope
+                                if amp < 0.0:
+                                    amp = np.float32(0.0)
+                                cr = np.float32(cr + dens * amp * jump_tabs[tab, k, g])
                     cr = np.float32(cr * SCALEFACTOR)
                     filled += cr
                     t[k] = np.float32(np.float64(t[k]) + filled)
-            for k in range(nfam):
-                traps[k, yy, xx] = t[k]
+                    row[k, xx] = t[k]
+        for k in range(nfam):
+            for xx in range(tx):
+                traps[k, yy, xx] = row[k, xx]
 
 
 def correct_persistence(
@@ -343,8 +446,8 @@ def correct_persistence(
         raise ParameterError(
             f"data window {(oy, ox, ny, nx)} is outside traps_filled {traps_filled.shape}"
         )
+    # NaN / inf traps are read as np.nan_to_num makes them (0, float32 max)
     work = traps_filled if traps_filled.dtype == np.float32 else traps_filled.astype(np.float32)
-    np.nan_to_num(work, copy=False, nan=0.0)
     density = np.array(trap_density, dtype=np.float32, copy=True)
     density[np.isnan(density)] = 0.0
     if trap_density_dq is not None:
@@ -367,6 +470,11 @@ def correct_persistence(
         _max_diff(data, md)
         huge[:] = [max(2.0 * float(m), 1.0e5) for m in md]
     out = np.zeros(data.shape if return_persistence else (1, 1, 1, 1), np.float32)
+    tables = [
+        _capture_tables(p0, p1, p2, ng, float(frame_time), float(group_time), nres)
+        for nres in (int(nresets), int(nres_later))
+    ]
+    ramp_tabs, sat_tabs, jump_tabs = (np.stack([t[j] for t in tables]) for j in range(3))
     _persistence(
         data,
         groupdq,
@@ -379,11 +487,12 @@ def correct_persistence(
         ps_bad,
         bool(ps_bad.any()),
         p0,
-        p1,
         p2,
+        ramp_tabs,
+        sat_tabs,
+        jump_tabs,
         fgroup,
         freset,
-        float(frame_time),
         float(group_time),
         int(nresets),
         int(nres_later),

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 _TABLE_MAX_LENGTH = 128  # longer segments are fitted from sums instead of the table
-_BLOCK_ELEMENTS = 4096  # per-thread block buffer (groups x columns): stays in L1/L2
+_BLOCK_ELEMENTS = 16384  # per-thread block buffer (groups x columns): stays in L2
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,15 @@ def readnoise_electrons_per_group(readnoise: np.ndarray, gain: np.ndarray,
     ``rn * gain / sqrt(2 * nframes)``, evaluated in float64 and stored as float32 exactly
     as stcal's in-place update of its float32 array does.
     """
-    scale = np.asarray(gain, np.float64) / np.sqrt(2.0 * nframes)
-    return (np.asarray(readnoise, np.float64) * scale).astype(np.float32)
+    rn = np.asarray(readnoise)
+    g = np.asarray(gain)
+    if rn.ndim == 2 and rn.shape == g.shape:  # one pass, no float64 temporaries
+        out = np.empty(rn.shape, np.float32)
+        _k.rn_electrons(_native(rn, "readnoise"), _native(g, "gain"),
+                        float(np.sqrt(2.0 * nframes)), out)
+        return out
+    scale = np.asarray(g, np.float64) / np.sqrt(2.0 * nframes)
+    return (np.asarray(rn, np.float64) * scale).astype(np.float32)
 
 
 def miri_group_range(groupdq: np.ndarray) -> tuple[int, int] | None:

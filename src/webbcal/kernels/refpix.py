@@ -30,11 +30,12 @@ IRS2 readouts and NIRCam multistripe subarrays.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numba import njit, prange
-from scipy import stats
 
 from webbcal.errors import ParameterError
 from webbcal.kernels._nbstats import network_sort
@@ -95,25 +96,6 @@ def to_detector_frame(arr: np.ndarray, detector: str) -> np.ndarray:
     return np.swapaxes(arr[..., ::-1, ::-1], -1, -2)  # "180t"
 
 
-def _clipped_mean(values, dq, dnu):
-    """``Dataset.sigma_clip`` of the official code: None when nothing is usable."""
-    good = values[(dq & dnu) == 0]
-    if good.size == 0:
-        return None
-    if np.std(good, dtype=np.float64) != 0.0:
-        clipped, _, _ = stats.sigmaclip(good, 3.0, 3.0)
-        return clipped.mean()
-    return good.mean(dtype=np.float64)
-
-
-def _average_with_none(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return 0.5 * (a + b)
-
-
 @njit(cache=True, nogil=True)
 def _reflect(k, n):
     if k < 0:
@@ -123,102 +105,324 @@ def _reflect(k, n):
     return k
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _side_median(group, dq, c0, c1, length, half, dnu, out):
-    """Running median over rows ``i - half ... i - half + length - 1`` (reflected ends)."""
-    n = group.shape[0]
-    for i in prange(n):
-        buf = np.empty(length * (c1 - c0), group.dtype)
-        m = 0
-        nan = False
-        for k in range(i - half, i - half + length):
-            r = _reflect(k, n)
-            for c in range(c0, c1):
-                if dq[r, c] & dnu == 0:
-                    v = group[r, c]
-                    if v != v:
-                        nan = True
-                    buf[m] = v
-                    m += 1
-        if m == 0 or nan:
-            out[i] = np.nan
+# Exact sigma-clipped means. The official code calls ``scipy.stats.sigmaclip`` (3 sigma,
+# numpy mean and std of the data's dtype) when the values are not all equal, else the
+# float64 mean; the result keeps the data's dtype (float32 or float64). Here the values
+# are held in float64 and every float32 operation is rounded (``_rnd``): a float32 sum,
+# product, quotient or square root computed in float64 and rounded once is the float32
+# result. Sums follow numpy's pairwise summation, so the means are bit for bit numpy's.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rnd(x, f32):
+    if f32:
+        return np.float64(np.float32(x))
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _block_sum(buf, lo, n, f32):
+    """Pairwise summation (numpy's) of at most 128 values: 8 running sums."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res = _rnd(res + buf[i], f32)
+        return res
+    r = np.empty(8)
+    for k in range(8):
+        r[k] = buf[lo + k]
+    i = 8
+    while i < n - n % 8:
+        for k in range(8):
+            r[k] = _rnd(r[k] + buf[lo + i + k], f32)
+        i += 8
+    a = _rnd(_rnd(r[0] + r[1], f32) + _rnd(r[2] + r[3], f32), f32)
+    b = _rnd(_rnd(r[4] + r[5], f32) + _rnd(r[6] + r[7], f32), f32)
+    res = _rnd(a + b, f32)
+    while i < n:
+        res = _rnd(res + buf[lo + i], f32)
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_sum(buf, lo, n, f32):
+    """``np.add.reduce`` of ``buf[lo:lo + n]``.
+
+    numpy splits longer runs in two halves (a multiple of 8 first) and adds their sums;
+    done here with an explicit stack, because numba's cache mishandles recursion.
+    """
+    if n <= 128:
+        return _block_sum(buf, lo, n, f32)
+    s_lo = np.empty(64, np.int64)
+    s_n = np.empty(64, np.int64)
+    s_left = np.empty(64)
+    s_stage = np.empty(64, np.int64)  # 0: new, 1: left half pending, 2: right half pending
+    sp = 0
+    s_lo[0] = lo
+    s_n[0] = n
+    s_stage[0] = 0
+    while True:
+        if s_n[sp] > 128 and s_stage[sp] == 0:
+            n2 = s_n[sp] // 2
+            n2 -= n2 % 8
+            s_stage[sp] = 1
+            sp += 1
+            s_lo[sp] = s_lo[sp - 1]
+            s_n[sp] = n2
+            s_stage[sp] = 0
             continue
-        network_sort(buf, m)
-        s = buf
-        h = m // 2
-        if m % 2 == 1:
-            out[i] = s[h]
-        else:
-            out[i] = (s[h - 1] + s[h]) / np.float32(2.0)
+        v = _block_sum(buf, s_lo[sp], s_n[sp], f32)
+        sp -= 1
+        while sp >= 0 and s_stage[sp] == 2:
+            v = _rnd(s_left[sp] + v, f32)
+            sp -= 1
+        if sp < 0:
+            return v
+        s_left[sp] = v
+        s_stage[sp] = 2
+        n2 = s_n[sp] // 2
+        n2 -= n2 % 8
+        sp += 1
+        s_lo[sp] = s_lo[sp - 1] + n2
+        s_n[sp] = s_n[sp - 1] - n2
+        s_stage[sp] = 0
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _subtract_rows(group, side, gain):
-    ny, nx = group.shape
-    for y in prange(ny):
-        corr = gain * side[y]
-        for x in range(nx):
-            group[y, x] = np.float64(group[y, x]) - corr
+@njit(cache=True, nogil=True)
+def _clipped_mean(buf, n, f32, work):
+    """Sigma-clipped mean of ``buf[:n]`` (reordered): ``(value, value_is_float32, found)``.
+
+    ``f32``: the values are float32 data (else float64). ``work``: scratch of >= n.
+    """
+    if n == 0:
+        return 0.0, f32, False
+    same = True
+    for j in range(n):
+        v = buf[j]
+        if not math.isfinite(v):
+            return np.nan, f32, True  # NaN standard deviation: everything is clipped
+        if v != buf[0]:
+            same = False
+    if same:
+        return buf[0], False, True  # the float64 mean of equal values
+    while True:
+        mean = _rnd(_pairwise_sum(buf, 0, n, f32) / n, f32)
+        for j in range(n):
+            d = _rnd(buf[j] - mean, f32)
+            work[j] = _rnd(d * d, f32)
+        std = _rnd(math.sqrt(_rnd(_pairwise_sum(work, 0, n, f32) / n, f32)), f32)
+        spread = _rnd(std * 3.0, f32)
+        lower = _rnd(mean - spread, f32)
+        upper = _rnd(mean + spread, f32)
+        m = 0
+        for j in range(n):
+            v = buf[j]
+            if v >= lower and v <= upper:
+                buf[m] = v
+                m += 1
+        if m == n:
+            break
+        n = m
+        if n == 0:
+            return np.nan, f32, True
+    return _rnd(_pairwise_sum(buf, 0, n, f32) / n, f32), f32, True
 
 
-def _nir_fullframe_group(group, dq, odd_even, use_side, length, gain, dnu):
-    """Official ``do_fullframe_corrections`` on one detector-frame 2048 x 2048 group."""
+@njit(cache=True, nogil=True, inline="always")
+def _average(a, a32, a_ok, b, b32, b_ok):
+    """``0.5 * (a + b)`` in the precision numpy would use, or the one found."""
+    if a_ok and b_ok:
+        if a32 and b32:
+            return np.float64(np.float32(np.float32(a + b) * np.float32(0.5))), True
+        return 0.5 * (a + b), True
+    if a_ok:
+        return a, True
+    return b, b_ok
+
+
+# Near-IR, 4 outputs (full frame or full-width subarray in its embedded frame)
+
+
+@njit(cache=True, nogil=True)
+def _amp_offsets(plane, dq, r0, c0, odd_even, wide, dnu, corr, apply, buf, work):
+    """Per amplifier and column parity the offsets to subtract (``apply``: found); bad."""
+    h, w = plane.shape
     bad = False
-    refs = []
-    for c0, c1 in _AMP_COLS:
-        vals = {}
-        for name, rows in (("top", slice(2044, 2048)), ("bottom", slice(0, 4))):
-            if odd_even:
-                odd = _clipped_mean(group[rows, c0:c1:2], dq[rows, c0:c1:2], dnu)
-                even = _clipped_mean(group[rows, c0 + 1 : c1 : 2], dq[rows, c0 + 1 : c1 : 2], dnu)
-                bad |= odd is None or even is None
-                vals[name] = (odd, even)
-            else:
-                mean = _clipped_mean(group[rows, c0:c1], dq[rows, c0:c1], dnu)
-                bad |= mean is None
-                vals[name] = mean
-        refs.append(vals)
-    for (c0, c1), vals in zip(_AMP_COLS, refs):
-        if odd_even:
-            odd = _average_with_none(vals["top"][0], vals["bottom"][0])
-            even = _average_with_none(vals["top"][1], vals["bottom"][1])
-            if odd is not None and even is not None:
-                group[:, c0:c1:2] = group[:, c0:c1:2] - odd
-                group[:, c0 + 1 : c1 : 2] = group[:, c0 + 1 : c1 : 2] - even
-        else:
-            sig = _average_with_none(vals["top"], vals["bottom"])
-            if sig is not None:
-                group[:, c0:c1] = group[:, c0:c1] - sig
-    if use_side:
-        n = group.shape[0]
-        left = np.zeros(n)
-        right = np.zeros(n)
-        # the official reflection uses the next odd length, its window the given one
-        half = (length + 1) // 2 if length % 2 == 0 else length // 2
-        _side_median(group, dq, 0, 4, length, half, dnu, left)
-        _side_median(group, dq, 2044, 2048, length, half, dnu, right)
-        side = np.where(
-            np.isnan(left) & np.isnan(right),
-            0.0,
-            np.where(np.isnan(left), right, np.where(np.isnan(right), left, 0.5 * (left + right))),
-        )
-        _subtract_rows(group, side, float(gain))
+    step = 2 if odd_even else 1
+    for amp in range(4):
+        apply[amp] = True
+        for par in range(step):
+            top, top32, top_ok = 0.0, False, False
+            for side in range(2):  # top rows, then bottom rows
+                rlo = _FULL - 4 if side == 0 else 0
+                m = 0
+                first = amp * 512 + par
+                if first < c0:  # the window's first column of this parity
+                    first += (c0 - first + step - 1) // step * step
+                for rl in range(max(0, rlo - r0), min(h, rlo + 4 - r0)):
+                    for c in range(first, min(amp * 512 + 512, c0 + w), step):
+                        if dq[rl, c - c0] & dnu == 0:
+                            buf[m] = plane[rl, c - c0]
+                            m += 1
+                value, is32, ok = _clipped_mean(buf, m, not wide, work)
+                bad |= not ok
+                if side == 0:
+                    top, top32, top_ok = value, is32, ok
+                else:
+                    corr[amp, par], found = _average(top, top32, top_ok, value, is32, ok)
+                    apply[amp] &= found
+        if not odd_even:
+            corr[amp, 1] = corr[amp, 0]
     return bad
 
 
-def _embedded_dq(pixeldq, y0, x0, edgeless, dnu, refflag):
-    ny, nx = pixeldq.shape
-    full = np.zeros((_FULL, _FULL), pixeldq.dtype)
-    border = pixeldq.dtype.type(dnu | refflag)
-    full[0:4, :] = border
-    full[_FULL - 4 :, :] = border
-    full[4 : _FULL - 4, 0:4] = border
-    full[4 : _FULL - 4, _FULL - 4 :] = border
-    full[y0 : y0 + ny, x0 : x0 + nx] = pixeldq
-    if edgeless:
-        full[y0 : y0 + ny, x0 : x0 + 4] |= pixeldq.dtype.type(refflag)
-        full[y0 : y0 + ny, x0 + nx - 4 : x0 + nx] |= pixeldq.dtype.type(refflag)
-    return full
+@njit(cache=True, nogil=True, inline="always")
+def _amp_corrected(x, c, corr, apply, wide):
+    """A pixel of detector column ``c`` after the amplifier offset, in the group's dtype."""
+    amp = c // 512
+    if not apply[amp]:
+        return np.float64(x)
+    t = np.float64(x) - corr[amp, c % 2]
+    if wide:
+        return t
+    return np.float64(np.float32(t))
+
+
+@njit(cache=True, nogil=True)
+def _side_signal(plane, dq, r0, c0, corr, apply, wide, length, half, dnu, side):
+    """Running-median side signal (averaged left/right, NaN-aware) for the window rows."""
+    h, w = plane.shape
+    # amplifier-corrected side reference columns of the window rows, NaN: not usable
+    cols = np.full((h, 8), np.nan)
+    use = np.zeros((h, 8), np.bool_)
+    for rl in range(h):
+        for k in range(8):
+            c = k if k < 4 else _FULL - 8 + k
+            cl = c - c0
+            if 0 <= cl < w and dq[rl, cl] & dnu == 0:
+                use[rl, k] = True
+                cols[rl, k] = _amp_corrected(plane[rl, cl], c, corr, apply, wide)
+    buf = np.empty(4 * length)
+    for rl in range(h):
+        r = rl + r0
+        med = np.empty(2)
+        for s in range(2):
+            m = 0
+            nan = False
+            for kk in range(r - half, r - half + length):
+                rr = _reflect(kk, _FULL) - r0
+                if rr < 0 or rr >= h:
+                    continue
+                for k in range(4 * s, 4 * s + 4):
+                    if use[rr, k]:
+                        v = cols[rr, k]
+                        if v != v:
+                            nan = True
+                        buf[m] = v
+                        m += 1
+            if m == 0 or nan:
+                med[s] = np.nan
+                continue
+            network_sort(buf, m)
+            hm = m // 2
+            if m % 2 == 1:
+                med[s] = buf[hm]
+            elif wide:
+                med[s] = (buf[hm - 1] + buf[hm]) / 2.0
+            else:
+                med[s] = np.float64(np.float32(buf[hm - 1] + buf[hm]) / np.float32(2.0))
+        left, right = med[0], med[1]
+        if left != left and right != right:
+            side[rl] = 0.0
+        elif left != left:
+            side[rl] = right
+        elif right != right:
+            side[rl] = left
+        else:
+            side[rl] = 0.5 * (left + right)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _nir_four_outputs(cube, dq, r0, c0, odd_even, use_side, length, half, gain, start_wide,
+                      keep_zeros, dnu, bad):  # fmt: skip
+    nints, ng, h, w = cube.shape
+    for p in prange(nints * ng):
+        i = p // ng
+        g = p % ng
+        plane = cube[i, g]
+        wide = use_side and (p > 0 or start_wide)
+        corr = np.zeros((4, 2))
+        apply = np.zeros(4, np.bool_)
+        buf = np.empty(4 * 512)
+        work = np.empty(4 * 512)
+        bad[p] = _amp_offsets(plane, dq, r0, c0, odd_even, wide, dnu, corr, apply, buf, work)
+        side = np.zeros(h)
+        if use_side:
+            _side_signal(plane, dq, r0, c0, corr, apply, wide, length, half, dnu, side)
+        offset = np.zeros(w)  # 0 where no amplifier offset applies: x - 0 is x
+        for cl in range(w):
+            c = cl + c0
+            if apply[c // 512]:
+                offset[cl] = corr[c // 512, c % 2]
+        for rl in range(h):
+            drift = gain * side[rl]
+            row = plane[rl]
+            for cl in range(w):
+                x = row[cl]
+                t = np.float64(x) - offset[cl]
+                if not wide:
+                    t = np.float64(np.float32(t))
+                if use_side:
+                    t = t - drift
+                if keep_zeros and x == 0:
+                    t = 0.0
+                row[cl] = t
+
+
+# Near-IR, 1 output: one clipped mean (per column parity) of all usable reference pixels
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _nir_one_output(cube, rows, cols, c0, odd_even, keep_zeros, bad):
+    nints, ng, h, w = cube.shape
+    n = rows.size
+    for p in prange(nints * ng):
+        plane = cube[p // ng, p % ng]
+        buf = np.empty(max(n, 1))
+        work = np.empty(max(n, 1))
+        corr = np.empty(2)
+        ok = True
+        for par in range(2 if odd_even else 1):
+            m = 0
+            for j in range(n):
+                if not odd_even or (cols[j] + c0) % 2 == par:
+                    buf[m] = plane[rows[j], cols[j]]
+                    m += 1
+            value, _, found = _clipped_mean(buf, m, True, work)
+            corr[par] = value
+            ok &= found
+        if not ok:
+            bad[p] = True
+            continue
+        if not odd_even:
+            corr[1] = corr[0]
+        for rl in range(h):
+            for cl in range(w):
+                x = plane[rl, cl]
+                if keep_zeros and x == 0:
+                    plane[rl, cl] = 0.0
+                    continue
+                plane[rl, cl] = np.float64(x) - corr[(cl + c0) % 2]
+
+
+@lru_cache(maxsize=64)
+def _detector_window(detector: str, y0: int, x0: int, ny: int, nx: int) -> tuple[int, int]:
+    """First detector-frame row and column of a DMS window."""
+    inside = np.zeros((_FULL, _FULL), np.bool_)
+    inside[y0 : y0 + ny, x0 : x0 + nx] = True
+    det = to_detector_frame(inside, detector)
+    return int(np.argmax(det.any(axis=1))), int(np.argmax(det.any(axis=0)))
 
 
 def correct_refpix_nir(
@@ -260,6 +464,14 @@ def correct_refpix_nir(
         Corrected the same way, keeping zeros (unusable values).
     do_not_use, reference_pixel : int
         DQ flag values.
+
+    Notes
+    -----
+    Every (integration, group) plane is corrected by one numba pass over the window, in
+    parallel, without copies. The arithmetic is the official one: the first plane of a
+    4-output exposure in float32, later planes in float64 when the side correction is
+    on (the official code keeps one group buffer, float64 once a side correction has
+    been made), the result stored as float32.
     """
     if data.ndim != 4 or pixeldq.shape != data.shape[2:]:
         raise ParameterError(f"data {data.shape} and pixeldq {pixeldq.shape} do not match")
@@ -270,72 +482,97 @@ def correct_refpix_nir(
     if y0 < 0 or x0 < 0 or y0 + ny > _FULL or x0 + nx > _FULL:
         raise ParameterError(f"window {(ystart, xstart, ny, nx)} does not fit the detector")
     full_frame = (ny, nx) == (_FULL, _FULL)
-    edgeless = str(subarray or "").upper() in NRS_EDGELESS_SUBARRAYS and not full_frame
-    fulldq = (
-        pixeldq
-        if full_frame
-        else _embedded_dq(pixeldq, y0, x0, edgeless, do_not_use, reference_pixel)
-    )
-    det_dq = to_detector_frame(fulldq, detector)
-    args = (
-        det_dq,
-        bool(odd_even_columns),
-        bool(use_side_ref_pixels),
-        int(side_smoothing_length),
-        float(side_gain),
-        np.uint32(do_not_use),
-    )
-    single = not full_frame and noutputs != 4
-    if single:
-        usable = (det_dq & reference_pixel) == reference_pixel
-        usable &= (det_dq & do_not_use) != do_not_use
-        if not usable.any():
-            return RefpixResult(False, True)
-    bad = False
-    # The official code keeps one group buffer; once a side correction has made it
-    # float64, later groups are processed in float64 (then stored as float32).
-    wide = False
+    to_detector_frame(pixeldq, detector)  # refuses unknown detectors
+    r0, c0 = _detector_window(str(detector).upper(), y0, x0, ny, nx)
+    dq = pixeldq
+    if str(subarray or "").upper() in NRS_EDGELESS_SUBARRAYS and not full_frame:
+        dq = np.array(pixeldq, copy=True)
+        dq[:, :4] |= dq.dtype.type(reference_pixel)
+        dq[:, -4:] |= dq.dtype.type(reference_pixel)
+    det_dq = np.ascontiguousarray(to_detector_frame(dq, detector))
     cubes = [(data, False)]
     if zeroframe is not None:
         cubes.append((zeroframe[:, np.newaxis], True))
-    for cube, is_zero in cubes:
-        zeros = cube == 0 if is_zero else None
-        for i in range(cube.shape[0]):
-            for g in range(cube.shape[1]):
-                if full_frame and not wide:
-                    group = to_detector_frame(cube[i, g], detector)
-                    bad |= _nir_fullframe_group(group, *args)
-                    wide = bool(use_side_ref_pixels)
-                    continue
-                buf = np.zeros((_FULL, _FULL), np.float64 if wide else cube.dtype)
-                buf[y0 : y0 + ny, x0 : x0 + nx] = cube[i, g]
-                group = to_detector_frame(buf, detector)
-                if single:
-                    bad |= _single_output_group(group, det_dq, usable, odd_even_columns, do_not_use)
+    bad = False
+    if not full_frame and noutputs != 4:
+        usable = (det_dq & reference_pixel) == reference_pixel
+        usable &= (det_dq & do_not_use) != do_not_use
+        rows, cols = np.nonzero(usable)
+        if rows.size == 0:
+            return RefpixResult(False, True)
+        for cube, keep_zeros in cubes:
+            flags = np.zeros(cube.shape[0] * cube.shape[1], np.bool_)
+            _nir_one_output(to_detector_frame(cube, detector), rows, cols, c0,
+                            bool(odd_even_columns), keep_zeros, flags)  # fmt: skip
+            bad |= bool(flags.any())
+        return RefpixResult(True, bad)
+    length = int(side_smoothing_length)
+    # the official reflection uses the next odd length, its window the given one
+    half = (length + 1) // 2 if length % 2 == 0 else length // 2
+    use_side = bool(use_side_ref_pixels)
+    for k, (cube, keep_zeros) in enumerate(cubes):
+        flags = np.zeros(cube.shape[0] * cube.shape[1], np.bool_)
+        _nir_four_outputs(to_detector_frame(cube, detector), det_dq, r0, c0,
+                          bool(odd_even_columns), use_side, length, half, float(side_gain),
+                          k > 0, keep_zeros, np.uint32(do_not_use), flags)  # fmt: skip
+        bad |= bool(flags.any())
+    return RefpixResult(True, bad)
+
+
+# MIRI
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _miri_offsets(data, dq, odd_even, dnu, corr, bad):
+    """Offsets per (integration, group >= 1), amplifier and row parity; bad planes."""
+    nints, ng, ny, _ = data.shape
+    npar = 2 if odd_even else 1
+    step = 2 if odd_even else 1
+    for p in prange(nints * (ng - 1)):
+        i = p // (ng - 1)
+        g = p % (ng - 1) + 1
+        buf = np.empty(ny)
+        work = np.empty(ny)
+        for amp in range(4):
+            for par in range(npar):
+                side_val = np.empty(2)
+                side32 = np.empty(2, np.bool_)
+                for s in range(2):
+                    c = amp if s == 0 else 1028 + amp
+                    m = 0
+                    for r in range(par, ny, step):
+                        if dq[r, c] & dnu == 0:
+                            buf[m] = np.float32(np.float64(data[i, g, r, c]) - data[i, 0, r, c])
+                            m += 1
+                    value, is32, ok = _clipped_mean(buf, m, True, work)
+                    if not ok:
+                        bad[p] = True
+                    side_val[s] = value
+                    side32[s] = is32
+                a, b = side_val[0], side_val[1]
+                if side32[0] and side32[1]:
+                    v = np.float64(np.float32(np.float32(a + b) * np.float32(0.5)))
                 else:
-                    bad |= _nir_fullframe_group(group, *args)
-                    wide = bool(use_side_ref_pixels)
-                cube[i, g] = buf[y0 : y0 + ny, x0 : x0 + nx]
-        if is_zero:
-            cube[zeros] = 0.0
-    return RefpixResult(True, bool(bad))
+                    v = 0.5 * (a + b)
+                corr[p, amp, par] = v
+                if not odd_even:
+                    corr[p, amp, 1] = v
 
 
-def _single_output_group(group, dq, usable, odd_even, dnu):
-    """Official ``do_subarray_corrections`` (1 output) on one embedded group."""
-    rows, cols = np.nonzero(usable)
-    if odd_even:
-        even = (cols % 2) == 0
-        ev = _clipped_mean(group[rows[even], cols[even]], dq[rows[even], cols[even]], dnu)
-        od = _clipped_mean(group[rows[~even], cols[~even]], dq[rows[~even], cols[~even]], dnu)
-        if ev is None or od is None:
-            return True
-        group[:, 0::2] -= ev
-        group[:, 1::2] -= od
-    else:
-        mean = _clipped_mean(group[rows, cols], dq[rows, cols], dnu)
-        group -= mean
-    return False
+@njit(cache=True, parallel=True, nogil=True)
+def _miri_apply(data, corr, ncorrected):
+    """Subtract the first group, the offsets (first ``ncorrected`` planes), add it back."""
+    nints, ng, ny, nx = data.shape
+    for p in prange(nints * (ng - 1)):
+        i = p // (ng - 1)
+        g = p % (ng - 1) + 1
+        for r in range(ny):
+            for c in range(nx):
+                f = np.float64(data[i, 0, r, c])
+                y = np.float64(np.float32(np.float64(data[i, g, r, c]) - f))
+                if p < ncorrected:
+                    y = np.float64(np.float32(y - corr[p, c % 4, r % 2]))
+                data[i, g, r, c] = y + f
 
 
 _MIRI_SHAPE = (1024, 1032)
@@ -347,48 +584,21 @@ def correct_refpix_miri(
     """MIRI full-frame reference-pixel correction, in place (see the module docstring).
 
     The official step skips MIRI subarrays; anything but a 1024 x 1032 frame is refused.
+    Processing stops at the first (integration, group) without usable reference pixels,
+    as in the official code; the first group's round trip (subtracted, added back in
+    float32) still applies to the later groups.
     """
     if data.ndim != 4 or data.shape[2:] != _MIRI_SHAPE or pixeldq.shape != _MIRI_SHAPE:
         raise ParameterError(
             f"the MIRI reference-pixel correction needs full frames {_MIRI_SHAPE}, got {data.shape}"
         )
     nints, ngroups = data.shape[:2]
-    first = np.array(data[:, 0], dtype=np.float64)
-    for i in range(nints):
-        for g in range(ngroups):  # group by group: no float64 copy of a whole ramp
-            data[i, g] = data[i, g] - first[i]
-    bad = False
-    dnu = do_not_use
-    for i in range(nints):
-        for g in range(1, ngroups):
-            group = data[i, g].copy()
-            refs = []
-            for amp in range(4):
-                vals = {}
-                for side, col in (("left", amp), ("right", 1028 + amp)):
-                    if odd_even_rows:
-                        odd = _clipped_mean(group[0::2, col], pixeldq[0::2, col], dnu)
-                        even = _clipped_mean(group[1::2, col], pixeldq[1::2, col], dnu)
-                        bad |= odd is None or even is None
-                        vals[side] = (odd, even)
-                    else:
-                        mean = _clipped_mean(group[:, col], pixeldq[:, col], dnu)
-                        bad |= mean is None
-                        vals[side] = mean
-                refs.append(vals)
-            if bad:
-                break
-            for amp, vals in enumerate(refs):
-                if odd_even_rows:
-                    odd = 0.5 * (vals["left"][0] + vals["right"][0])
-                    even = 0.5 * (vals["left"][1] + vals["right"][1])
-                    group[0::2, amp::4] = group[0::2, amp::4] - odd
-                    group[1::2, amp::4] = group[1::2, amp::4] - even
-                else:
-                    sig = 0.5 * (vals["left"] + vals["right"])
-                    group[:, amp::4] = group[:, amp::4] - sig
-            data[i, g] = group
-    for i in range(nints):
-        for g in range(ngroups):
-            data[i, g] += first[i]
-    return RefpixResult(True, bool(bad))
+    if ngroups < 2:
+        return RefpixResult(True, False)
+    nplanes = nints * (ngroups - 1)
+    corr = np.zeros((nplanes, 4, 2))
+    bad = np.zeros(nplanes, np.bool_)
+    _miri_offsets(data, pixeldq, bool(odd_even_rows), np.uint32(do_not_use), corr, bad)
+    ncorrected = int(np.argmax(bad)) if bad.any() else nplanes
+    _miri_apply(data, corr, ncorrected)
+    return RefpixResult(True, bool(bad.any()))

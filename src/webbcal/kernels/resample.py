@@ -20,13 +20,19 @@ How it is computed differs, for speed:
 * corner positions come straight from the coarse pixel-map nodes of
   :mod:`webbcal.kernels.pixmap` (cubic interpolation), instead of a bilinear interpolation
   of a full pixel map; the difference is far below 1e-4 pixel for imaging distortions;
-* overlaps are exact areas from a signed-area accumulation over the cells under the
-  quadrilateral (one pass over its 4 edges, then a running sum along each row), normalised
-  by their sum, so each input pixel distributes exactly its weight;
+* with ``pixfrac`` 1, neighbouring pixels share their corners: each corner position is
+  interpolated once (one corner column per input column, one corner row per input row);
+* overlaps are exact areas. A quadrilateral within 2 x 2 output cells (the usual case
+  when input and output pixels have similar sizes) gets them in closed form: Green's
+  theorem gives its area, its area left of the middle column line, below the middle row
+  line and in the lower-left cell, in one pass over its 4 edges. Otherwise they come from
+  a signed-area accumulation over the cells under it (one pass over its 4 edges, then a
+  running sum along each row). They are normalised by the quadrilateral's (shoelace)
+  area, so each input pixel distributes exactly its weight;
 * the output rows are split into bands, one per thread; each band scans the input rows
   that reach it and deposits only into its own rows, so there are no write races and the
   result does not depend on the number of threads;
-* data, weights, the context and the three uncertainty arrays are done in one pass.
+* data, weights, the context and the uncertainty arrays are done in one pass.
 
 Input pixels with zero weight or non-finite data contribute nothing. Other kernels
 (point, turbo, gaussian, lanczos2/3) go through the ``drizzle`` package (see
@@ -84,10 +90,15 @@ def _corner_row(xs: np.ndarray, hy: float, y: float, row: np.ndarray) -> None:
 def row_extents(
     xs_left: np.ndarray, xs_right: np.ndarray, hy: float, y0: int, y1: int, dh: float
 ) -> np.ndarray:
-    """Lowest and highest output y of the corners of input rows ``y0..y1``: ``(n, 2)``."""
+    """Lowest and highest output y of the corners of input rows ``y0..y1``: ``(n, 2)``.
+
+    ``xs_right`` may be empty: ``xs_left`` then holds every corner column (see
+    :func:`drizzle_square`).
+    """
     n = y1 - y0 + 1
     out = np.empty((n, 2), dtype=np.float64)
     npx = xs_left.shape[1]
+    nsides = 1 if xs_right.shape[1] == 0 else 2
     for r in prange(n):
         j = y0 + r
         lo = np.inf
@@ -95,8 +106,8 @@ def row_extents(
         row = np.empty((npx, 2), dtype=np.float64)
         for side in range(2):
             yy = j - dh if side == 0 else j + dh
-            for xs in (xs_left, xs_right):
-                _corner_row(xs, hy, yy, row)
+            for s in range(nsides):
+                _corner_row(xs_left if s == 0 else xs_right, hy, yy, row)
                 for i in range(npx):
                     v = row[i, 1]
                     lo = min(lo, v)
@@ -168,6 +179,57 @@ def _edge(acc: np.ndarray, nc: int, x0: float, y0: float, x1: float, y1: float) 
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _min1(x0: float, y0: float, x1: float, y1: float) -> float:
+    """``integral of min(x, 1) dy`` along the segment (x0, y0) -> (x1, y1)."""
+    dy = y1 - y0
+    if x0 <= 1.0 and x1 <= 1.0:
+        return 0.5 * (x0 + x1) * dy
+    if x0 >= 1.0 and x1 >= 1.0:
+        return dy
+    yc = y0 + (1.0 - x0) / (x1 - x0) * dy  # where the segment crosses x = 1
+    if x0 < 1.0:
+        return 0.5 * (x0 + 1.0) * (yc - y0) + (y1 - yc)
+    return (yc - y0) + 0.5 * (1.0 + x1) * (y1 - yc)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _green(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    """One edge's terms of the areas of a polygon inside [0, 2) x [0, 2) (Green's theorem).
+
+    ``integral of f dy`` along the edge for f = x (whole area), min(x, 1) (x < 1),
+    x [y < 1] (y < 1) and min(x, 1) [y < 1] (x < 1 and y < 1); summed over a closed
+    counter-clockwise polygon they are its areas in those regions.
+    """
+    s = 0.5 * (x0 + x1) * (y1 - y0)
+    m = _min1(x0, y0, x1, y1)
+    if y0 <= 1.0 and y1 <= 1.0:
+        return s, m, s, m
+    if y0 >= 1.0 and y1 >= 1.0:
+        return s, m, 0.0, 0.0
+    xm = x0 + (1.0 - y0) * (x1 - x0) / (y1 - y0)  # where the edge crosses y = 1
+    if y0 < 1.0:
+        return s, m, 0.5 * (x0 + xm) * (1.0 - y0), _min1(x0, y0, xm, 1.0)
+    return s, m, 0.5 * (xm + x1) * (y1 - 1.0), _min1(xm, 1.0, x1, y1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2, sig0, sig1, sig2, ctx,
+         ctx_bit, wy, wx, dow, dsc):  # fmt: skip
+    """Deposit ``dow`` of one input pixel into window pixel (wy, wx) (planes ``s* >= 0``)."""
+    out_sum[wy, wx] += dow * dsc
+    out_wht[wy, wx] += dow
+    if separate_wht:
+        in_wht[wy, wx] += dow
+    if s0 >= 0:
+        in_sig[s0, wy, wx] += dow * sig0
+    if s1 >= 0:
+        in_sig[s1, wy, wx] += dow * sig1
+    if s2 >= 0:
+        in_sig[s2, wy, wx] += dow * sig2
+    ctx[wy, wx] |= ctx_bit
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _sigma(var: np.ndarray, j: int, i: int) -> float:
     v = var[j, i]
     return math.sqrt(v) if v >= 0.0 else np.nan
@@ -195,6 +257,7 @@ def drizzle_square(
     in_wht: np.ndarray,
     separate_wht: bool,
     in_sig: np.ndarray,
+    slots: np.ndarray,
     ctx: np.ndarray,
     ctx_bit: np.int32,
     extents: np.ndarray,
@@ -206,16 +269,20 @@ def drizzle_square(
     ----------
     xs_left, xs_right : ndarray
         :func:`x_stage` of the node grid at the left / right corner x positions of input
-        columns ``xmin..`` (``i - pixfrac/2``, ``i + pixfrac/2``).
+        columns ``xmin..`` (``i - pixfrac/2``, ``i + pixfrac/2``). With ``pixfrac`` 1 the
+        right corners of a column are the left ones of the next: ``xs_right`` is then
+        empty (``(my, 0, 2)``) and ``xs_left`` holds the ``npx + 1`` corner columns
+        ``xmin - 1/2 ..``; corner rows are shared between rows the same way.
     hy : float
         Node spacing along y.
     data, weight : ndarray
         Input ``(ny, nx)`` float32 data and per-pixel weights.
     var0, var1, var2 : ndarray
-        Variances drizzled as their square roots into ``in_sig[k]`` (a 0-size array:
-        absent).
+        Variances drizzled as their square roots into ``in_sig[slots[k]]`` (a 0-size
+        array: not drizzled).
     xmin, ymin, ymax : int
-        Input columns from ``xmin`` (``xs_left.shape[1]`` of them) and rows ``ymin..ymax``.
+        Input columns from ``xmin`` (one per corner column, less one when shared) and rows
+        ``ymin..ymax``.
     pixfrac, iscale : float
         Pixel shrink factor; data scale factor.
     ox0, oy0 : int
@@ -227,7 +294,10 @@ def drizzle_square(
     separate_wht : bool
         Accumulate ``in_wht`` (False: ``out_wht`` holds only this input, use it instead).
     in_sig : ndarray
-        ``(3, h, w)``: this input's ``sum(dow * sqrt(var_k))``.
+        ``(n, h, w)``: this input's ``sum(dow * sqrt(var_k))``, one plane per drizzled
+        variance.
+    slots : ndarray
+        int64 ``(3,)``: the plane of ``in_sig`` of each variance (-1: not drizzled).
     ctx : ndarray
         Window int32 context plane.
     ctx_bit : numpy.int32
@@ -238,10 +308,16 @@ def drizzle_square(
         :func:`band_limits`: window-row boundaries of the bands.
     """
     h, w = out_sum.shape
-    npx = xs_left.shape[1]
+    shared = xs_right.shape[1] == 0
+    ncol = xs_left.shape[1]  # corner columns
+    npx = ncol - 1 if shared else ncol
     dh = 0.5 * pixfrac
+    reuse_rows = dh == 0.5  # the top corners of row j are the bottom ones of row j + 1
     nbands = bands.size - 1
-    have0, have1, have2 = var0.size > 0, var1.size > 0, var2.size > 0
+    # the in_sig plane of each variance, -1: not drizzled
+    s0 = slots[0] if var0.size > 0 else -1
+    s1 = slots[1] if var1.size > 0 else -1
+    s2 = slots[2] if var2.size > 0 else -1
     for b in prange(nbands):
         lo_row = bands[b]
         hi_row = bands[b + 1]
@@ -249,20 +325,28 @@ def drizzle_square(
             continue
         blo = lo_row + oy0 - 0.5
         bhi = hi_row + oy0 - 0.5
-        bot_l = np.empty((npx, 2), dtype=np.float64)  # corner positions of row j
-        bot_r = np.empty((npx, 2), dtype=np.float64)
-        top_l = np.empty((npx, 2), dtype=np.float64)
-        top_r = np.empty((npx, 2), dtype=np.float64)
+        bot_l = np.empty((ncol, 2), dtype=np.float64)  # corner positions of row j
+        top_l = np.empty((ncol, 2), dtype=np.float64)
+        bot_r = np.empty((0 if shared else ncol, 2), dtype=np.float64)
+        top_r = np.empty((0 if shared else ncol, 2), dtype=np.float64)
         cap = 64
         acc = np.zeros(cap, dtype=np.float64)
+        last = ymin - 2  # the last row whose corners are in the buffers
         for j in range(ymin, ymax + 1):
             r = j - ymin
             if extents[r, 1] < blo or extents[r, 0] >= bhi:
                 continue
-            _corner_row(xs_left, hy, j - dh, bot_l)
-            _corner_row(xs_right, hy, j - dh, bot_r)
+            if reuse_rows and last == j - 1:
+                bot_l, top_l = top_l, bot_l
+                bot_r, top_r = top_r, bot_r
+            else:
+                _corner_row(xs_left, hy, j - dh, bot_l)
+                if not shared:
+                    _corner_row(xs_right, hy, j - dh, bot_r)
             _corner_row(xs_left, hy, j + dh, top_l)
-            _corner_row(xs_right, hy, j + dh, top_r)
+            if not shared:
+                _corner_row(xs_right, hy, j + dh, top_r)
+            last = j
             for k in range(npx):
                 i = xmin + k
                 wgt = weight[j, i]
@@ -272,12 +356,18 @@ def drizzle_square(
                 # counter-clockwise in input pixels: (-,-) (+,-) (+,+) (-,+)
                 x0 = bot_l[k, 0] - ox0 + 0.5
                 y0 = bot_l[k, 1] - oy0 + 0.5
-                x1 = bot_r[k, 0] - ox0 + 0.5
-                y1 = bot_r[k, 1] - oy0 + 0.5
-                x2 = top_r[k, 0] - ox0 + 0.5
-                y2 = top_r[k, 1] - oy0 + 0.5
                 x3 = top_l[k, 0] - ox0 + 0.5
                 y3 = top_l[k, 1] - oy0 + 0.5
+                if shared:
+                    x1 = bot_l[k + 1, 0] - ox0 + 0.5
+                    y1 = bot_l[k + 1, 1] - oy0 + 0.5
+                    x2 = top_l[k + 1, 0] - ox0 + 0.5
+                    y2 = top_l[k + 1, 1] - oy0 + 0.5
+                else:
+                    x1 = bot_r[k, 0] - ox0 + 0.5
+                    y1 = bot_r[k, 1] - oy0 + 0.5
+                    x2 = top_r[k, 0] - ox0 + 0.5
+                    y2 = top_r[k, 1] - oy0 + 0.5
                 ylo = min(min(y0, y1), min(y2, y3))
                 yhi = max(max(y0, y1), max(y2, y3))
                 if yhi <= lo_row or ylo >= hi_row:
@@ -288,6 +378,43 @@ def drizzle_square(
                     continue
                 ix0 = math.floor(xlo)
                 iy0 = math.floor(ylo)
+                # minus the quadrilateral's (shoelace) area: the sign of the cell sums below
+                area = 0.5 * ((x1 - x3) * (y0 - y2) - (x0 - x2) * (y1 - y3))
+                if area == 0.0:
+                    continue
+                scale = wgt / area
+                thresh = _TINY * abs(area)  # less: rounding noise of a cell only grazed
+                sig0 = _sigma(var0, j, i) if s0 >= 0 else 0.0
+                sig1 = _sigma(var1, j, i) if s1 >= 0 else 0.0
+                sig2 = _sigma(var2, j, i) if s2 >= 0 else 0.0
+                dsc = dval * iscale
+                if math.floor(xhi) - ix0 <= 1 and math.floor(yhi) - iy0 <= 1:
+                    # within 2 x 2 cells (the usual case): the cell areas in closed form
+                    u0, v0 = x0 - ix0, y0 - iy0
+                    u1, v1 = x1 - ix0, y1 - iy0
+                    u2, v2 = x2 - ix0, y2 - iy0
+                    u3, v3 = x3 - ix0, y3 - iy0
+                    ga = _green(u0, v0, u1, v1)
+                    gb = _green(u1, v1, u2, v2)
+                    gc = _green(u2, v2, u3, v3)
+                    gd = _green(u3, v3, u0, v0)
+                    tot = ga[0] + gb[0] + gc[0] + gd[0]
+                    left = ga[1] + gb[1] + gc[1] + gd[1]
+                    low = ga[2] + gb[2] + gc[2] + gd[2]
+                    corner = ga[3] + gb[3] + gc[3] + gd[3]
+                    # negated, as the cell sums of the general path
+                    cells = (-corner, corner - low, corner - left, left + low - corner - tot)
+                    for q in range(4):
+                        wy = iy0 + q // 2
+                        wx = ix0 + q % 2
+                        if wy < lo_row or wy >= hi_row or wy < 0 or wy >= h or wx < 0 or wx >= w:
+                            continue
+                        cum = cells[q]
+                        if cum * scale > 0.0 and abs(cum) > thresh:
+                            _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2,
+                                 sig0, sig1, sig2, ctx, ctx_bit, wy, wx, cum * scale,
+                                 dsc)  # fmt: skip
+                    continue
                 nc = math.floor(xhi) - ix0 + 2
                 nr = math.floor(yhi) - iy0 + 1
                 size = nr * nc
@@ -301,23 +428,8 @@ def drizzle_square(
                 _edge(acc, nc, x1 - ix0, y1 - iy0, x2 - ix0, y2 - iy0)
                 _edge(acc, nc, x2 - ix0, y2 - iy0, x3 - ix0, y3 - iy0)
                 _edge(acc, nc, x3 - ix0, y3 - iy0, x0 - ix0, y0 - iy0)
-                # running sums along rows give the (signed) cell areas; their sum is the
-                # quadrilateral's area, used to normalise so each pixel deposits its weight
-                area = 0.0
-                for rr in range(nr):
-                    cum = 0.0
-                    for cc in range(nc):
-                        cum += acc[rr * nc + cc]
-                        area += cum
-                if area == 0.0:
-                    continue
-                scale = wgt / area
-                sign = 1.0 if area > 0.0 else -1.0
-                aabs = abs(area)
-                sig0 = _sigma(var0, j, i) if have0 else 0.0
-                sig1 = _sigma(var1, j, i) if have1 else 0.0
-                sig2 = _sigma(var2, j, i) if have2 else 0.0
-                dsc = dval * iscale
+                # running sums along rows give the (signed) cell areas; they add up to
+                # ``area``: normalised by it, each input pixel deposits exactly its weight
                 for rr in range(nr):
                     wy = iy0 + rr
                     if wy < lo_row or wy >= hi_row or wy < 0 or wy >= h:
@@ -328,17 +440,7 @@ def drizzle_square(
                         wx = ix0 + cc
                         if wx < 0 or wx >= w:
                             continue
-                        if not (cum * sign > _TINY * aabs):
-                            continue  # rounding noise of a cell the quadrilateral only grazes
-                        dow = cum * scale
-                        out_sum[wy, wx] += dow * dsc
-                        out_wht[wy, wx] += dow
-                        if separate_wht:
-                            in_wht[wy, wx] += dow
-                        if have0:
-                            in_sig[0, wy, wx] += dow * sig0
-                        if have1:
-                            in_sig[1, wy, wx] += dow * sig1
-                        if have2:
-                            in_sig[2, wy, wx] += dow * sig2
-                        ctx[wy, wx] |= ctx_bit
+                        if cum * scale > 0.0 and abs(cum) > thresh:
+                            _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2,
+                                 sig0, sig1, sig2, ctx, ctx_bit, wy, wx, cum * scale,
+                                 dsc)  # fmt: skip

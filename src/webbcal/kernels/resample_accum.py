@@ -7,15 +7,18 @@
 * SCI: ``sum(dow * d) / sum(dow)`` (``fillval`` where nothing landed), WHT: ``sum(dow)``;
 * CON: ``(nplanes, ny, nx)`` int32 bit planes, bit ``k % 32`` of plane ``k // 32`` for input k;
 * VAR_RNOISE, VAR_POISSON, VAR_FLAT: per input, the square roots are drizzled with the
-  data's weights and squared (``v_i``); inputs are combined as
-  ``sum(v_i W_i**2) / (sum W_i)**2`` with ``W_i = 1 / v_i(rnoise)`` (``weight_type="ivm"``)
-  or the exposure time (``"exptime"``), then divided by ``pixel_scale_ratio**2`` (a finer
-  output grid has proportionally noisier pixels);
+  data's weights, squared and multiplied by ``iscale**2`` (``v_i``; the data are multiplied
+  by ``iscale``); inputs are combined as ``sum(v_i W_i**2) / (sum W_i)**2`` with
+  ``W_i = 1 / v_i(rnoise)`` (``weight_type="ivm"``) or the exposure time (``"exptime"``),
+  as the official step. The output variance is that of one output pixel's value; it is
+  not rescaled by the pixel scale ratio (neighbouring output pixels are correlated, see
+  the resample step's documentation);
 * ERR: ``sqrt`` of the sum of the variances (NaN where all are NaN).
 
-Memory: the output arrays are allocated once; each input's variance sums live only on the
-output window its footprint covers, and with a single input (Stage 2) they become the
-output variances in place, with no combination arrays at all.
+Memory: the output arrays are allocated once; only the variances that are given are
+drizzled, each input's variance sums live only on the output window its footprint covers,
+and with a single input (Stage 2) they become the output variances in place, with no
+combination arrays at all.
 """
 
 from __future__ import annotations
@@ -42,16 +45,31 @@ _EMPTY = np.zeros((0, 0), dtype=np.float32)
 
 @dataclass
 class DrizzleResult:
-    """Output arrays of :meth:`Drizzler.finalize` (float32 unless noted)."""
+    """Output arrays of :meth:`Drizzler.finalize` (float32 unless noted).
+
+    A variance is None when no input gave it; ERR is None when no variance was drizzled.
+    """
 
     data: np.ndarray
     wht: np.ndarray
     con: np.ndarray  # int32 (nplanes, ny, nx)
-    var_rnoise: np.ndarray
-    var_poisson: np.ndarray
-    var_flat: np.ndarray
-    err: np.ndarray
+    var_rnoise: np.ndarray | None
+    var_poisson: np.ndarray | None
+    var_flat: np.ndarray | None
+    err: np.ndarray | None
     n_inputs: int
+
+
+@dataclass(frozen=True)
+class _Input:
+    """One drizzled input's variance sums, waiting to be combined."""
+
+    window: tuple[int, int, int, int]
+    iwht: np.ndarray  # this input's sum(dow) on the window
+    sig: np.ndarray  # (len(kinds), h, w): sum(dow * sqrt(var))
+    kinds: tuple[int, ...]  # variance kinds (0 rnoise, 1 poisson, 2 flat) of sig's planes
+    exptime: float
+    scale2: float  # iscale**2
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -91,20 +109,41 @@ def drizzle_weight(
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _fold_one(sig, slot, y, x, wt, weight, scale2, vsum, vwt, oy, ox):
+    s = sig[slot, y, x] / wt
+    v = s * s * scale2
+    if np.isfinite(v):
+        vsum[oy, ox] += v * weight * weight
+        vwt[oy, ox] += weight
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def _fold(
     iwht: np.ndarray,
     sig: np.ndarray,
-    have: tuple,
+    slots: np.ndarray,
     ivm: bool,
     exptime: float,
+    scale2: float,
     oy0: int,
     ox0: int,
-    vsum: np.ndarray,
-    vwt: np.ndarray,
+    vsum0: np.ndarray,
+    vwt0: np.ndarray,
+    vsum1: np.ndarray,
+    vwt1: np.ndarray,
+    vsum2: np.ndarray,
+    vwt2: np.ndarray,
 ) -> None:
-    """Add one input's drizzled variances to the squared-weight sums."""
+    """Add one input's drizzled variances ``(sig / iwht)**2 * scale2`` to the weighted sums.
+
+    ``slots[k]``: the plane of ``sig`` of variance kind k (rnoise, poisson, flat; -1:
+    absent), added to ``vsum{k}``/``vwt{k}``. The input's weight is ``exptime`` or, with
+    ``ivm``, the inverse of its drizzled read-noise variance (1 without one); it is
+    computed once per pixel for all the kinds.
+    """
     h, w = iwht.shape
+    k0, k1, k2 = slots[0], slots[1], slots[2]
     for y in prange(h):
         for x in range(w):
             wt = iwht[y, x]
@@ -113,20 +152,19 @@ def _fold(
             weight = exptime
             if ivm:
                 weight = 1.0
-                if have[0]:
-                    s = sig[0, y, x] / wt
-                    v = s * s
+                if k0 >= 0:
+                    r = sig[k0, y, x] / wt
+                    v = r * r * scale2
                     weight = 1.0 / v if (v > 0.0 and np.isfinite(v)) else 0.0
             if not (weight > 0.0):
                 continue
-            for k in range(3):
-                if not have[k]:
-                    continue
-                s = sig[k, y, x] / wt
-                v = s * s
-                if np.isfinite(v):
-                    vsum[k, oy0 + y, ox0 + x] += v * weight * weight
-                    vwt[k, oy0 + y, ox0 + x] += weight
+            oy, ox = oy0 + y, ox0 + x
+            if k0 >= 0:
+                _fold_one(sig, k0, y, x, wt, weight, scale2, vsum0, vwt0, oy, ox)
+            if k1 >= 0:
+                _fold_one(sig, k1, y, x, wt, weight, scale2, vsum1, vwt1, oy, ox)
+            if k2 >= 0:
+                _fold_one(sig, k2, y, x, wt, weight, scale2, vsum2, vwt2, oy, ox)
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -140,46 +178,48 @@ def _finish_data(total: np.ndarray, wht: np.ndarray, fillval: float) -> None:
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _finish_single(sig: np.ndarray, wht: np.ndarray, have: tuple, scale: float) -> None:
-    """One input: ``(sig / wht)**2 * scale`` in place (NaN where nothing landed)."""
-    h, w = wht.shape
+def _finish_single(sig: np.ndarray, wht: np.ndarray, scale2: float) -> None:
+    """One input: ``(sig / wht)**2 * scale2`` in place, every plane (NaN where no weight)."""
+    n, h, w = sig.shape
     for y in prange(h):
         for x in range(w):
             wt = wht[y, x]
-            for k in range(3):
-                if not have[k]:
-                    sig[k, y, x] = np.nan
-                elif wt > 0.0:
+            for k in range(n):
+                if wt > 0.0:
                     s = sig[k, y, x] / wt
-                    sig[k, y, x] = s * s * scale
+                    sig[k, y, x] = s * s * scale2
                 else:
                     sig[k, y, x] = np.nan
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _finish_combined(vsum: np.ndarray, vwt: np.ndarray, scale: float) -> None:
-    """``vsum / vwt**2 * scale`` in place into ``vsum`` (NaN where no weight)."""
-    n, h, w = vsum.shape
+def _finish_combined(vsum: np.ndarray, vwt: np.ndarray) -> None:
+    """``vsum / vwt**2`` in place into ``vsum`` (NaN where no weight)."""
+    h, w = vsum.shape
     for y in prange(h):
-        for k in range(n):
-            for x in range(w):
-                wt = vwt[k, y, x]
-                vsum[k, y, x] = vsum[k, y, x] / (wt * wt) * scale if wt > 0.0 else np.nan
+        for x in range(w):
+            wt = vwt[y, x]
+            vsum[y, x] = vsum[y, x] / (wt * wt) if wt > 0.0 else np.nan
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _error(var: np.ndarray, err: np.ndarray) -> None:
-    """``sqrt`` of the NaN-ignoring sum of the variances (NaN where all are NaN)."""
-    n, h, w = var.shape
+def _error(v0: np.ndarray, v1: np.ndarray, v2: np.ndarray, err: np.ndarray) -> None:
+    """``sqrt`` of the NaN-ignoring sum of the variances (0-size: absent; NaN if all NaN)."""
+    h, w = err.shape
+    use0, use1, use2 = v0.size > 0, v1.size > 0, v2.size > 0
     for y in prange(h):
         for x in range(w):
             total = 0.0
             good = False
-            for k in range(n):
-                v = var[k, y, x]
-                if np.isfinite(v):
-                    total += v
-                    good = True
+            if use0 and np.isfinite(v0[y, x]):
+                total += v0[y, x]
+                good = True
+            if use1 and np.isfinite(v1[y, x]):
+                total += v1[y, x]
+                good = True
+            if use2 and np.isfinite(v2[y, x]):
+                total += v2[y, x]
+                good = True
             err[y, x] = np.sqrt(total) if good else np.nan
 
 
@@ -199,8 +239,7 @@ class Drizzler:
     weight_type : {"ivm", "exptime"}
         How the inputs' variances are combined (the data weights are given per pixel).
     pixel_scale_ratio : float
-        Output / input pixel scale (kernel size of the non-square kernels and the variance
-        scaling).
+        Output / input pixel scale: the kernel size of the non-square kernels.
     """
 
     def __init__(
@@ -229,10 +268,10 @@ class Drizzler:
         self.wht = np.zeros(self.shape, dtype=np.float32)
         self._con: list[np.ndarray] = []
         self.n_inputs = 0
-        self._pending: tuple | None = None
-        self._vsum: np.ndarray | None = None
-        self._vwt: np.ndarray | None = None
-        self._have = [False, False, False]
+        self._pending: _Input | None = None
+        # per variance kind (rnoise, poisson, flat): running sums, allocated on first use
+        self._vsum: list[np.ndarray | None] = [None, None, None]
+        self._vwt: list[np.ndarray | None] = [None, None, None]
 
     # ---------------------------------------------------------------- adding
     def _window(self, nodemap: NodeMap) -> tuple[int, int, int, int] | None:
@@ -275,11 +314,13 @@ class Drizzler:
         data, weight : ndarray
             ``(ny, nx)`` data and per-pixel weights (0: not used).
         variances : tuple
-            ``(var_rnoise, var_poisson, var_flat)``; None for an absent array.
+            ``(var_rnoise, var_poisson, var_flat)``; None for an array that is absent or
+            not wanted (only the given ones are drizzled and get buffers).
         exptime : float
             The input's weight in the variance combination for ``weight_type="exptime"``.
         iscale : float
-            Data scale factor.
+            Intensity scale: the data are multiplied by ``iscale``, the variances by
+            ``iscale**2``.
         bbox : tuple of int, optional
             Input pixel range ``(xmin, xmax, ymin, ymax)``, inclusive (default: all).
 
@@ -299,94 +340,105 @@ class Drizzler:
         var = tuple(
             _EMPTY if v is None else np.ascontiguousarray(v, dtype=np.float32) for v in variances
         )
-        have = tuple(v.size > 0 for v in var)
-        for k, flag in enumerate(have):
-            self._have[k] = self._have[k] or flag
+        kinds = tuple(k for k, v in enumerate(var) if v.size > 0)
+        slots = np.full(3, -1, dtype=np.int64)
+        slots[list(kinds)] = np.arange(len(kinds))
         if self._pending is not None:
-            self._fold_pending()
+            self._fold(self._pending)
+            self._pending = None
         oy0, ox0, h, w = window
         first = self.n_inputs == 0
         iwht = self.wht[oy0 : oy0 + h, ox0 : ox0 + w] if first else np.zeros((h, w), np.float32)
-        sig = np.zeros((3, h, w), dtype=np.float32)
+        sig = np.zeros((len(kinds), h, w), dtype=np.float32)
         plane, bit = self._ctx_plane(self.n_inputs)
         views = (
             self.total[oy0 : oy0 + h, ox0 : ox0 + w],
             self.wht[oy0 : oy0 + h, ox0 : ox0 + w],
             plane[oy0 : oy0 + h, ox0 : ox0 + w],
         )
+        box = (xmin, xmax, ymin, ymax)
         if self.kernel == "square":
-            self._square(nodemap, data, weight, var, (xmin, xmax, ymin, ymax), iscale,
-                         window, views, iwht, not first, sig, bit)  # fmt: skip
+            self._square(nodemap, data, weight, var, box, iscale, window, views, iwht,
+                         not first, sig, slots, bit)  # fmt: skip
         else:
             from webbcal.kernels.resample_cdriz import drizzle_with_package
 
             drizzle_with_package(
-                self.kernel, nodemap.pixmap(), data, weight, var, (xmin, xmax, ymin, ymax),
-                self.pixfrac, iscale, self.pixel_scale_ratio, window, views, iwht, not first,
-                sig, bit,
+                self.kernel, nodemap.pixmap(), data, weight, var, box, self.pixfrac, iscale,
+                self.pixel_scale_ratio, window, views, iwht, not first, sig, slots, bit,
             )  # fmt: skip
         self.n_inputs += 1
-        pending = (window, iwht, sig, have, float(exptime))
+        pending = _Input(window, iwht, sig, kinds, float(exptime), float(iscale) ** 2)
         if first:
-            self._pending = pending
+            self._pending = pending  # kept apart: a single input needs no combination
         else:
-            self._fold(*pending)
+            self._fold(pending)
         return True
 
     def _square(self, nodemap, data, weight, var, box, iscale, window, views, iwht,
-                separate, sig, bit) -> None:  # fmt: skip
+                separate, sig, slots, bit) -> None:  # fmt: skip
         xmin, xmax, ymin, ymax = box
         oy0, ox0, h, _ = window
         dh = 0.5 * self.pixfrac
         cols = np.arange(xmin, xmax + 1, dtype=np.float64)
-        xs_left = x_stage(nodemap.nodes, nodemap.hx, cols - dh)
-        xs_right = x_stage(nodemap.nodes, nodemap.hx, cols + dh)
+        if dh == 0.5:  # neighbouring pixels share their corners: one column of each
+            xs_left = x_stage(nodemap.nodes, nodemap.hx, np.append(cols - dh, xmax + dh))
+            xs_right = np.empty((xs_left.shape[0], 0, 2), dtype=np.float64)
+        else:
+            xs_left = x_stage(nodemap.nodes, nodemap.hx, cols - dh)
+            xs_right = x_stage(nodemap.nodes, nodemap.hx, cols + dh)
         extents = row_extents(xs_left, xs_right, nodemap.hy, ymin, ymax, dh)
         bands = band_limits(extents, oy0, h, max(1, numba.get_num_threads()))
         out_sum, out_wht, ctx = views
         drizzle_square(
             xs_left, xs_right, nodemap.hy, data, weight, *var, xmin, ymin, ymax,
             self.pixfrac, float(iscale), ox0, oy0, out_sum, out_wht, iwht, separate, sig,
-            ctx, bit, extents, bands,
+            slots, ctx, bit, extents, bands,
         )  # fmt: skip
 
-    def _fold_pending(self) -> None:
-        pending, self._pending = self._pending, None
-        self._fold(*pending)
-
-    def _fold(self, window, iwht, sig, have, exptime) -> None:
-        if self._vsum is None:
-            self._vsum = np.zeros((3, *self.shape), dtype=np.float32)
-            self._vwt = np.zeros((3, *self.shape), dtype=np.float32)
-        oy0, ox0, _, _ = window
-        _fold(iwht, sig, have, self.weight_type == "ivm", exptime, oy0, ox0,
-              self._vsum, self._vwt)  # fmt: skip
+    def _fold(self, item: _Input) -> None:
+        """Add an input's variances to the squared-weight sums (allocated on first use)."""
+        oy0, ox0, _, _ = item.window
+        slots = np.full(3, -1, dtype=np.int64)
+        for slot, k in enumerate(item.kinds):
+            slots[k] = slot
+            if self._vsum[k] is None:
+                self._vsum[k] = np.zeros(self.shape, dtype=np.float32)
+                self._vwt[k] = np.zeros(self.shape, dtype=np.float32)
+        if not item.kinds:
+            return
+        sums = [(_EMPTY, _EMPTY) if v is None else (v, self._vwt[k])
+                for k, v in enumerate(self._vsum)]  # fmt: skip
+        _fold(item.iwht, item.sig, slots, self.weight_type == "ivm", item.exptime,
+              item.scale2, oy0, ox0, *sums[0], *sums[1], *sums[2])  # fmt: skip
 
     # ---------------------------------------------------------------- finishing
     def finalize(self) -> DrizzleResult:
         """Turn the sums into the output arrays (the Drizzler cannot be used after)."""
         if self.n_inputs == 0:
             raise ValueError("drizzle: no input was added")
-        scale = 1.0 / self.pixel_scale_ratio**2
-        have = tuple(self._have)
+        var: list[np.ndarray | None] = [None, None, None]
         if self._pending is not None:
-            window, _, sig, _, _ = self._pending
-            oy0, ox0, h, w = window
-            _finish_single(sig, self.wht[oy0 : oy0 + h, ox0 : ox0 + w], have, scale)
-            if (h, w) == self.shape:
-                var = sig
-            else:
-                var = np.full((3, *self.shape), np.nan, dtype=np.float32)
-                var[:, oy0 : oy0 + h, ox0 : ox0 + w] = sig
+            item, self._pending = self._pending, None
+            oy0, ox0, h, w = item.window
+            _finish_single(item.sig, self.wht[oy0 : oy0 + h, ox0 : ox0 + w], item.scale2)
+            for slot, k in enumerate(item.kinds):
+                if (h, w) == self.shape:
+                    var[k] = item.sig[slot]
+                else:
+                    var[k] = np.full(self.shape, np.nan, dtype=np.float32)
+                    var[k][oy0 : oy0 + h, ox0 : ox0 + w] = item.sig[slot]
         else:
-            var = self._vsum
-            _finish_combined(var, self._vwt, scale)
-            self._vwt = None
+            for k in range(3):
+                if self._vsum[k] is not None:
+                    _finish_combined(self._vsum[k], self._vwt[k])
+                    var[k], self._vsum[k], self._vwt[k] = self._vsum[k], None, None
         _finish_data(self.total, self.wht, self.fillval)
-        err = np.empty(self.shape, dtype=np.float32)
-        _error(var, err)
+        err = None
+        if any(v is not None for v in var):
+            err = np.empty(self.shape, dtype=np.float32)
+            _error(*(_EMPTY if v is None else v for v in var), err)
         con = np.stack(self._con) if len(self._con) > 1 else self._con[0][None]
-        self._pending = None
         return DrizzleResult(
             data=self.total,
             wht=self.wht,

@@ -48,6 +48,7 @@ def drizzle_with_package(
     iwht: np.ndarray,
     separate: bool,
     sig: np.ndarray,
+    slots: np.ndarray,
     bit: np.int32,
 ) -> None:
     """Drizzle one input with a ``drizzle`` package kernel into the window sums.
@@ -68,10 +69,10 @@ def drizzle_with_package(
         iwht += wht
     ctx[wht > 0] |= bit
     for k, var in enumerate(variances):
-        if var.size == 0:
+        if var.size == 0 or slots[k] < 0:
             continue
         with np.errstate(invalid="ignore"):
             sigma = np.sqrt(var)
         smean, swht = _drizzle(kernel, local, sigma, weight, box, pixfrac, 1.0,
                                pixel_scale_ratio, (h, w))  # fmt: skip
-        sig[k] += np.where(swht > 0, smean * swht, 0.0).astype(np.float32)
+        sig[slots[k]] += np.where(swht > 0, smean * swht, 0.0).astype(np.float32)

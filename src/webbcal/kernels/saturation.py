@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -47,40 +48,182 @@ def grouped_read_pattern(ngroups: int, nframes: int) -> list[list[int]]:
     return [[x + 1 + g * nframes for x in range(nframes)] for g in range(ngroups)]
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _forward_group(plane, dq, thr, prev, sat, floor_flags):
-    ny, nx = plane.shape
-    for y in prange(ny):
+#: Bits of the per-integration state plane: saturated by threshold in this or an earlier
+#: group, and inside the grown box of such a pixel.
+_S, _G = 1, 2
+#: Bits of the per-group mark plane: newly saturated in this group, and flagged
+#: SATURATED on input without being saturated by threshold (grown in this group only).
+_NEW, _PRE = 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _threshold_rows(plane, dq, thr, state, mark, rowmark, y0, y1, off, write, sat, floor_flags):
+    """Threshold test of rows ``y0:y1`` of one group; marks what must be grown.
+
+    SATURATED goes to pixels saturated (or grown) in this or earlier groups, AD_FLOOR |
+    DO_NOT_USE to those at or below 0 DN. ``state``, ``mark`` and ``rowmark`` hold rows
+    from ``off`` on; without ``write`` only they are updated (halo rows of a neighbouring
+    row block, see :func:`_forward_by_rows`).
+    """
+    nx = plane.shape[1]
+    for y in range(y0, y1):
+        r = y - off
+        rm = np.uint8(0)
         for x in range(nx):
+            s = state[r, x]
             v = plane[y, x]
-            if v >= thr[y, x]:
-                prev[y, x] = True
             q = dq[y, x]
-            if prev[y, x]:
+            m = np.uint8(0)
+            if v >= thr[y, x] and not s & _S:
+                s |= _S
+                m = np.uint8(_NEW)
+            elif write and q & sat and not s & _S:
+                m = np.uint8(_PRE)
+            if s:
                 q |= sat
             if v <= 0:
                 q |= floor_flags
-            dq[y, x] = q
+            if write:
+                dq[y, x] = q
+            state[r, x] = s
+            mark[r, x] = m
+            rm |= m
+        rowmark[r] = rm
+
+
+@njit(cache=True, nogil=True)
+def _grow_rows(dq, state, mark, rowmark, n, y0, y1, off, sat):
+    """SATURATED in rows ``y0:y1`` within ``n`` pixels (box) of every marked pixel.
+
+    The box of a newly saturated pixel also joins the grown set of later groups.
+    """
+    ny, nx = dq.shape
+    for y in range(y0, y1):
+        for yy in range(max(0, y - n), min(ny, y + n + 1)):
+            if rowmark[yy - off] == 0:
+                continue
+            for x in range(nx):
+                m = mark[yy - off, x]
+                if m == 0:
+                    continue
+                for xx in range(max(0, x - n), min(nx, x + n + 1)):
+                    dq[y, xx] |= sat
+                    if m & _NEW:
+                        state[y - off, xx] |= _G
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _dilate_flag(dq, src_flag, out_flag, n, tmp):
-    """OR ``out_flag`` into ``dq`` within ``n`` pixels (box) of any pixel with ``src_flag``."""
-    ny, nx = dq.shape
+def _forward_by_integration(data, gdq, thr, n, sat, floor_flags):
+    """Integrations in parallel, each one serially (several integrations)."""
+    nints, ng, ny, nx = data.shape
+    for i in prange(nints):
+        state = np.zeros((ny, nx), np.uint8)
+        mark = np.empty((ny, nx), np.uint8)
+        rowmark = np.empty(ny, np.uint8)
+        for g in range(ng):
+            dq = gdq[i, g]
+            _threshold_rows(data[i, g], dq, thr, state, mark, rowmark, 0, ny, 0, True, sat,
+                            floor_flags)  # fmt: skip
+            if n > 0 and rowmark.any():
+                _grow_rows(dq, state, mark, rowmark, n, 0, ny, 0, sat)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _forward_by_rows(data, gdq, thr, n, sat, floor_flags, nblocks):
+    """Row blocks in parallel (one integration, or few).
+
+    Each block follows the saturation history of its rows and of ``n`` halo rows on each
+    side, so that it grows its neighbours' saturated pixels into its rows without waiting
+    for them. Input SATURATED flags are not grown here (the caller then uses
+    :func:`_forward_by_integration`).
+    """
+    nints, ng, ny, nx = data.shape
+    block = (ny + nblocks - 1) // nblocks
+    for b in prange(nblocks):
+        y0 = min(ny, b * block)
+        y1 = min(ny, y0 + block)
+        h0 = max(0, y0 - n)
+        h1 = min(ny, y1 + n)
+        state = np.empty((h1 - h0, nx), np.uint8)
+        mark = np.empty((h1 - h0, nx), np.uint8)
+        rowmark = np.empty(h1 - h0, np.uint8)
+        for i in range(nints):
+            state[:] = 0
+            for g in range(ng):
+                plane = data[i, g]
+                dq = gdq[i, g]
+                _threshold_rows(plane, dq, thr, state, mark, rowmark, h0, y0, h0, False, sat,
+                                floor_flags)  # fmt: skip
+                _threshold_rows(plane, dq, thr, state, mark, rowmark, y0, y1, h0, True, sat,
+                                floor_flags)  # fmt: skip
+                _threshold_rows(plane, dq, thr, state, mark, rowmark, y1, h1, h0, False, sat,
+                                floor_flags)  # fmt: skip
+                if n > 0 and rowmark.any():
+                    _grow_rows(dq, state, mark, rowmark, n, y0, y1, h0, sat)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _has_flag(gdq, flag):
+    nints, ng, ny, nx = gdq.shape
+    rows = np.zeros(ny, np.bool_)
     for y in prange(ny):
+        acc = np.uint8(0)
+        for i in range(nints):
+            for g in range(ng):
+                for x in range(nx):
+                    acc |= gdq[i, g, y, x]
+        rows[y] = acc & flag != 0
+    return rows.any()
+
+
+@njit(cache=True, nogil=True)
+def _grow_flag(src, dst, out_flag, n):
+    """OR ``out_flag`` into ``dst`` within ``n`` pixels (box) of every nonzero ``src`` pixel."""
+    ny, nx = src.shape
+    for y in range(ny):
         for x in range(nx):
-            hit = np.uint8(0)
-            for xx in range(max(0, x - n), min(nx, x + n + 1)):
-                if dq[y, xx] & src_flag:
-                    hit = np.uint8(1)
-                    break
-            tmp[y, x] = hit
+            if src[y, x]:
+                for yy in range(max(0, y - n), min(ny, y + n + 1)):
+                    for xx in range(max(0, x - n), min(nx, x + n + 1)):
+                        dst[yy, xx] |= out_flag
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _zero_frames(zeroframe, thr, n):
+    """Set ZEROFRAME pixels to 0 where saturated (grown like the groups) or <= 0 DN."""
+    nints, ny, nx = zeroframe.shape
+    for i in prange(nints):
+        zf = zeroframe[i]
+        hit = np.zeros((ny, nx), np.uint8)
+        for y in range(ny):
+            for x in range(nx):
+                hit[y, x] = zf[y, x] >= thr[y, x]
+        zero = np.zeros((ny, nx), np.uint8)
+        _grow_flag(hit, zero, np.uint8(1), n)
+        for y in range(ny):
+            for x in range(nx):
+                if zero[y, x] or zf[y, x] <= 0:
+                    zf[y, x] = 0.0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _count_flagged(gdq, sat, floor):
+    """Pixels with ``sat`` / ``floor`` in any integration and group."""
+    nints, ng, ny, nx = gdq.shape
+    ns = np.zeros(ny, np.int64)
+    nf = np.zeros(ny, np.int64)
     for y in prange(ny):
+        acc = np.zeros(nx, np.uint8)
+        for i in range(nints):
+            for g in range(ng):
+                for x in range(nx):
+                    acc[x] |= gdq[i, g, y, x]
         for x in range(nx):
-            for yy in range(max(0, y - n), min(ny, y + n + 1)):
-                if tmp[yy, x]:
-                    dq[y, x] |= out_flag
-                    break
+            if acc[x] & sat:
+                ns[y] += 1
+            if acc[x] & floor:
+                nf[y] += 1
+    return ns.sum(), nf.sum()
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -188,67 +331,50 @@ def flag_saturation(
     ref_dq[nan_thr] |= pixeldq.dtype.type(no_sat_check)
     nocheck = ((np.asarray(sat_dq) & no_sat_check) == no_sat_check) | nan_thr
     thr[nocheck] = atod_limit + 1
-    bias2d = np.zeros((ny, nx), np.float32) if bias is None else np.asarray(bias, dtype=np.float32)
-    if bias2d.shape != (ny, nx):
-        raise ParameterError(f"bias shape {bias2d.shape} does not match the data {(ny, nx)}")
+    if bias is not None and np.shape(bias) != (ny, nx):
+        raise ParameterError(f"bias shape {np.shape(bias)} does not match the data {(ny, nx)}")
 
-    prev = np.zeros((ny, nx), np.bool_)
-    tmp = np.empty((ny, nx), np.uint8)
-    mask = np.empty((ny, nx), np.uint8)
     floor_flags = u8(ad_floor | do_not_use)
-    dil = None
+    n = int(n_pix_grow_sat)
+    threads = numba.get_num_threads()
+    if nints >= threads or threads == 1 or ny < 64 or _has_flag(groupdq, sat):
+        _forward_by_integration(data, groupdq, thr, n, sat, floor_flags)
+    else:
+        _forward_by_rows(data, groupdq, thr, n, sat, floor_flags, threads)
     if read_pattern is not None:
-        dil = [float(np.mean(read_pattern[g]) / read_pattern[g][-1]) for g in range(ngroups)]
-    for i in range(nints):
-        prev[:] = False
-        for g in range(ngroups):
-            _forward_group(data[i, g], groupdq[i, g], thr, prev, sat, floor_flags)
-            if n_pix_grow_sat > 0:
-                _dilate_flag(groupdq[i, g], sat, sat, n_pix_grow_sat, tmp)
-        if dil is not None:
-            for g in range(ngroups - 2, -1, -1):
-                if dil[g] == 1:
-                    continue
-                if (
-                    _partial_group(
-                        data[i, g],
-                        groupdq[i, g],
-                        groupdq[i, g + 1],
-                        thr,
-                        nocheck,
-                        dil[g],
-                        sat,
-                        dnu,
-                        mask,
-                    )
-                    > 0
-                ):
-                    if n_pix_grow_sat > 0:
-                        _dilate_flag(mask, dnu, dnu, n_pix_grow_sat, tmp)
-                    groupdq[i, g] |= mask
-            if ngroups > 2:
-                _group2_check(
-                    data[i, 0],
-                    data[i, 1],
-                    groupdq[i, 1],
-                    groupdq[i, 2],
-                    thr,
-                    bias2d,
-                    float(np.mean(read_pattern[0])),
-                    float(read_pattern[2][-1]),
-                    np.float32(len(read_pattern[1])),
-                    sat,
-                    dnu,
-                )
-        if zeroframe is not None:
-            zf = zeroframe[i]
-            zdq = np.where(zf >= thr, sat, u8(0)).astype(np.uint8)
-            if n_pix_grow_sat > 0:
-                _dilate_flag(zdq, sat, sat, n_pix_grow_sat, tmp)
-            zdq |= np.where(zf <= 0, floor_flags, u8(0)).astype(np.uint8)
-            zf[zdq != 0] = 0.0
+        bias2d = np.zeros((ny, nx), np.float32) if bias is None else np.asarray(bias, np.float32)
+        _grouped_reads(data, groupdq, thr, nocheck, bias2d, read_pattern, n, sat, dnu)
+    if zeroframe is not None:
+        _zero_frames(zeroframe, thr, n)
 
     np.bitwise_or(pixeldq, ref_dq, out=pixeldq)
-    n_sat = int(np.any(groupdq & sat, axis=(0, 1)).sum())
-    n_floor = int(np.any(groupdq & u8(ad_floor), axis=(0, 1)).sum())
-    return SaturationResult(n_sat, n_floor)
+    n_sat, n_floor = _count_flagged(groupdq, sat, u8(ad_floor))
+    return SaturationResult(int(n_sat), int(n_floor))
+
+
+def _grouped_reads(data, groupdq, thr, nocheck, bias2d, read_pattern, n, sat, dnu):
+    """The grouped-readout checks of :func:`flag_saturation`, integration by integration."""
+    nints, ngroups, ny, nx = data.shape
+    mask = np.empty((ny, nx), np.uint8)
+    dil = [float(np.mean(read_pattern[g]) / read_pattern[g][-1]) for g in range(ngroups)]
+    for i in range(nints):
+        for g in range(ngroups - 2, -1, -1):
+            if dil[g] == 1:
+                continue
+            args = (data[i, g], groupdq[i, g], groupdq[i, g + 1], thr, nocheck, dil[g])
+            if _partial_group(*args, sat, dnu, mask) > 0:
+                _grow_flag(mask, groupdq[i, g], dnu, n)
+        if ngroups > 2:
+            _group2_check(
+                data[i, 0],
+                data[i, 1],
+                groupdq[i, 1],
+                groupdq[i, 2],
+                thr,
+                bias2d,
+                float(np.mean(read_pattern[0])),
+                float(read_pattern[2][-1]),
+                np.float32(len(read_pattern[1])),
+                sat,
+                dnu,
+            )

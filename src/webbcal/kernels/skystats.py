@@ -13,7 +13,8 @@
    the median (linear interpolation of the cumulative histogram at 50 %).
 
 :func:`gather_good` and :func:`gather_overlap` collect the pixels a statistic is computed
-on: pixels whose DQ has no bit of ``bad_bits``, and for an overlap, only pixels whose centre
+on: pixels whose DQ has no bit of ``bad_bits`` (flagged once per image by
+:func:`good_flags`), and for an overlap, only pixels whose centre
 maps (through a coarse pixel map, :class:`webbcal.kernels.pixmap.NodeMap`) onto a good pixel
 of the other image (the map is interpolated linearly between its nodes, ample for picking
 the nearest pixel).
@@ -26,7 +27,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["STATISTICS", "gather_good", "gather_overlap", "sky_value"]
+__all__ = [
+    "DQ_OK",
+    "STATISTICS",
+    "USABLE",
+    "gather_good",
+    "gather_overlap",
+    "good_flags",
+    "sky_value",
+]
 
 _HUGE = 1.0e308
 
@@ -35,23 +44,25 @@ STATISTICS = {"mean": 0, "median": 1, "mode": 2, "midpt": 3}
 
 
 @njit(cache=True, nogil=True)
-def _histogram(buf, n, width):
-    lo = buf[0]
-    hi = buf[0]
-    for i in range(n):
-        lo = min(lo, buf[i])
-        hi = max(hi, buf[i])
+def _histogram(buf, n, width, lower, upper, lo, hi):
+    """Histogram of the values of ``buf[:n]`` within ``[lower, upper]``, from their minimum.
+
+    ``lo`` and ``hi`` are the smallest and largest of those values. Returns the counts and
+    the left edge of the first bin (bins of ``width``).
+    """
     nbins = max(1, min(int((hi - lo) / width) + 1, 1_000_000))
     hist = np.zeros(nbins, np.int64)
     for i in range(n):
-        k = min(int((buf[i] - lo) / width), nbins - 1)
-        hist[k] += 1
+        v = np.float64(buf[i])
+        if lower <= v <= upper:
+            k = min(int((v - lo) / width), nbins - 1)
+            hist[k] += 1
     return hist, lo
 
 
 @njit(cache=True, nogil=True)
-def _mode(buf, n, width):
-    hist, lo = _histogram(buf, n, width)
+def _mode(buf, n, width, lower, upper, vmin, vmax):
+    hist, lo = _histogram(buf, n, width, lower, upper, vmin, vmax)
     p = 0
     for k in range(hist.size):
         if hist[k] > hist[p]:
@@ -66,9 +77,9 @@ def _mode(buf, n, width):
 
 
 @njit(cache=True, nogil=True)
-def _midpt(buf, n, width):
-    hist, lo = _histogram(buf, n, width)
-    half = 0.5 * n
+def _midpt(buf, n, width, lower, upper, count, vmin, vmax):
+    hist, lo = _histogram(buf, n, width, lower, upper, vmin, vmax)
+    half = 0.5 * count
     cum = 0.0
     for k in range(hist.size):
         if cum + hist[k] >= half:
@@ -78,22 +89,57 @@ def _midpt(buf, n, width):
     return lo + hist.size * width
 
 
+#: Fixed number of chunks of the moment sums (the result does not depend on the threads).
+_CHUNKS = 64
+
+
 @njit(cache=True, nogil=True)
-def _moments(buf, n, lo, hi):
-    """Count, mean and population std of ``buf[:n]`` within ``[lo, hi]`` (one pass)."""
+def _chunk_moments(buf, start, stop, lo, hi):
+    """Count, sum, sum of squares, min and max of ``buf[start:stop]`` within ``[lo, hi]``."""
     count = 0
     total = 0.0
     total2 = 0.0
-    for i in range(n):
-        v = buf[i]
-        if lo <= v <= hi:
+    vmin = _HUGE
+    vmax = -_HUGE
+    for i in range(start, stop):
+        v = np.float64(buf[i])
+        if lo <= v <= hi:  # False for NaN
             count += 1
             total += v
             total2 += v * v
+            vmin = min(vmin, v)
+            vmax = max(vmax, v)
+    return count, total, total2, vmin, vmax
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _moments(buf, n, lo, hi):
+    """Count, mean, population std, min and max of ``buf[:n]`` within ``[lo, hi]``.
+
+    Partial sums over ``_CHUNKS`` fixed chunks, run in parallel and added in order.
+    """
+    size = (n + _CHUNKS - 1) // _CHUNKS
+    counts = np.zeros(_CHUNKS, np.int64)
+    sums = np.zeros(_CHUNKS)
+    sums2 = np.zeros(_CHUNKS)
+    mins = np.full(_CHUNKS, _HUGE)
+    maxs = np.full(_CHUNKS, -_HUGE)
+    for c in prange(_CHUNKS):
+        counts[c], sums[c], sums2[c], mins[c], maxs[c] = _chunk_moments(
+            buf, c * size, min(n, (c + 1) * size), lo, hi
+        )
+    count = 0
+    total = 0.0
+    total2 = 0.0
+    for c in range(_CHUNKS):
+        count += counts[c]
+        total += sums[c]
+        total2 += sums2[c]
     if count == 0:
-        return 0, np.nan, np.nan
+        return 0, np.nan, np.nan, np.nan, np.nan
     mean = total / count
-    return count, mean, math.sqrt(max(total2 / count - mean * mean, 0.0))
+    std = math.sqrt(max(total2 / count - mean * mean, 0.0))
+    return count, mean, std, mins.min(), maxs.max()
 
 
 @njit(cache=True, nogil=True)
@@ -126,33 +172,33 @@ def sky_value(values, stat, lower, upper, nclip, lsigma, usigma, binwidth):
     hi = _HUGE if np.isnan(upper) else upper
     buf = values
     n = values.size
-    count, mean, std = _moments(buf, n, lo, hi)
+    count, mean, std, vmin, vmax = _moments(buf, n, lo, hi)
     if count == 0:
         return np.nan, 0
     for _ in range(nclip):
         new_lo = max(lo, mean - lsigma * std)
         new_hi = min(hi, mean + usigma * std)
-        c2, m2, s2 = _moments(buf, n, new_lo, new_hi)
+        c2, m2, s2, min2, max2 = _moments(buf, n, new_lo, new_hi)
         if c2 == count or c2 == 0:
             break
-        lo, hi, count, mean, std = new_lo, new_hi, c2, m2, s2
+        lo, hi, count, mean, std, vmin, vmax = new_lo, new_hi, c2, m2, s2, min2, max2
     if stat == 0:
         return mean, count
-    kept = np.empty(count, np.float64)
-    m = 0
-    for i in range(n):
-        v = buf[i]
-        if lo <= v <= hi:
-            kept[m] = v
-            m += 1
     if stat == 1:
+        kept = np.empty(count, np.float64)
+        m = 0
+        for i in range(n):
+            v = buf[i]
+            if lo <= v <= hi:
+                kept[m] = v
+                m += 1
         return np.median(kept), count
     width = binwidth * std
     if not (width > 0.0):
         return mean, count
     if stat == 2:
-        return _mode(kept, count, width), count
-    return _midpt(kept, count, width), count
+        return _mode(buf, n, width, lo, hi, vmin, vmax), count
+    return _midpt(buf, n, width, lo, hi, count, vmin, vmax), count
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -172,30 +218,59 @@ def _collect(data: np.ndarray, good: np.ndarray, counts: np.ndarray) -> np.ndarr
     return out
 
 
+#: :func:`good_flags` bits: the DQ has no bad bit; ... and the value is finite (usable).
+DQ_OK = 1
+USABLE = 2
+
+
 @njit(cache=True, parallel=True, nogil=True)
-def _good_mask(data, dq, bad_bits, out, counts):
+def _flags(data, dq, bad_bits, out):
     for y in prange(data.shape[0]):
-        c = 0
         for x in range(data.shape[1]):
-            ok = (dq[y, x] & bad_bits) == 0 and np.isfinite(data[y, x])
+            ok = (dq[y, x] & bad_bits) == 0
+            out[y, x] = (DQ_OK + (USABLE if np.isfinite(data[y, x]) else 0)) if ok else 0
+
+
+def good_flags(data: np.ndarray, dq: np.ndarray, bad_bits: int) -> np.ndarray:
+    """Per-pixel uint8 flags of an image: :data:`DQ_OK` and :data:`USABLE` bits.
+
+    ``DQ_OK``: the DQ has no bit of ``bad_bits``; ``USABLE``: that, and the value is finite.
+    Computed once per image, they serve every overlap it takes part in.
+    """
+    out = np.empty(data.shape, np.uint8)
+    _flags(data, np.asarray(dq, np.uint32), np.uint32(bad_bits), out)
+    return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _usable_mask(flags, out, counts):
+    for y in prange(flags.shape[0]):
+        c = 0
+        for x in range(flags.shape[1]):
+            ok = (flags[y, x] & USABLE) != 0
             out[y, x] = ok
             c += ok
         counts[y + 1] = c
 
 
-def gather_good(data: np.ndarray, dq: np.ndarray, bad_bits: int) -> np.ndarray:
-    """The finite values of ``data`` whose DQ has no bit of ``bad_bits`` (1-D float32)."""
+def gather_good(data: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """The :data:`USABLE` values of ``data`` (1-D float32); ``flags`` from :func:`good_flags`."""
     good = np.empty(data.shape, np.bool_)
     counts = np.zeros(data.shape[0] + 1, np.int64)
-    _good_mask(data, np.asarray(dq, np.uint32), np.uint32(bad_bits), good, counts)
+    _usable_mask(flags, good, counts)
     return _collect(data, good, counts)
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _overlap_mask(data, dq, bad_bits, nodes, hx, hy, other_dq, other_bad, out, counts):
-    ny, nx = data.shape
+def _overlap_mask(flags, nodes, hx, hy, other_flags, out, counts):
+    ny, nx = flags.shape
     my, mx = nodes.shape[0], nodes.shape[1]
-    oy, ox = other_dq.shape
+    oy, ox = other_flags.shape
+    ps = np.empty(nx, np.int64)  # the node cell and offset of each column (same every row)
+    gs = np.empty(nx)
+    for x in range(nx):
+        ps[x] = min(int(x / hx), mx - 2)
+        gs[x] = x / hx - ps[x]
     for y in prange(ny):
         # the node row at y (linear in y), then linear along x within each cell
         q = min(int(y / hy), my - 2)
@@ -207,15 +282,15 @@ def _overlap_mask(data, dq, bad_bits, nodes, hx, hy, other_dq, other_bad, out, c
         c = 0
         for x in range(nx):
             out[y, x] = False
-            if (dq[y, x] & bad_bits) != 0 or not np.isfinite(data[y, x]):
+            if (flags[y, x] & USABLE) == 0:
                 continue
-            p = min(int(x / hx), mx - 2)
-            g = x / hx - p
+            p = ps[x]
+            g = gs[x]
             px = (1.0 - g) * row[p, 0] + g * row[p + 1, 0]
             py = (1.0 - g) * row[p, 1] + g * row[p + 1, 1]
             ix = math.floor(px + 0.5)
             iy = math.floor(py + 0.5)
-            if 0 <= ix < ox and 0 <= iy < oy and (other_dq[iy, ix] & other_bad) == 0:
+            if 0 <= ix < ox and 0 <= iy < oy and (other_flags[iy, ix] & DQ_OK) != 0:
                 out[y, x] = True
                 c += 1
         counts[y + 1] = c
@@ -223,22 +298,19 @@ def _overlap_mask(data, dq, bad_bits, nodes, hx, hy, other_dq, other_bad, out, c
 
 def gather_overlap(
     data: np.ndarray,
-    dq: np.ndarray,
-    bad_bits: int,
+    flags: np.ndarray,
     nodes: np.ndarray,
     hx: float,
     hy: float,
-    other_dq: np.ndarray,
-    other_bad_bits: int,
+    other_flags: np.ndarray,
 ) -> np.ndarray:
-    """Good pixels of ``data`` whose centre falls on a good pixel of another image.
+    """Usable pixels of ``data`` whose centre falls on a pixel of another image with good DQ.
 
-    ``nodes``/``hx``/``hy`` are a :class:`~webbcal.kernels.pixmap.NodeMap` from this
-    image's pixels to the other's; the other image's pixel is the nearest one.
+    ``flags`` and ``other_flags`` come from :func:`good_flags`; ``nodes``/``hx``/``hy``
+    are a :class:`~webbcal.kernels.pixmap.NodeMap` from this image's pixels to the
+    other's; the other image's pixel is the nearest one.
     """
     good = np.empty(data.shape, np.bool_)
     counts = np.zeros(data.shape[0] + 1, np.int64)
-    _overlap_mask(data, np.asarray(dq, np.uint32), np.uint32(bad_bits), nodes, float(hx),
-                  float(hy), np.asarray(other_dq, np.uint32), np.uint32(other_bad_bits),
-                  good, counts)  # fmt: skip
+    _overlap_mask(flags, nodes, float(hx), float(hy), other_flags, good, counts)
     return _collect(data, good, counts)

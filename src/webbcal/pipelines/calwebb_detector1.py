@@ -29,9 +29,11 @@ integration chunks through the steps before ``jump``, spilled to disk, then row 
 all integrations through ``jump`` and ``ramp_fit``; each reference array is read once for
 all chunks and bands (:func:`webbcal.steps._common.cached_references`). Every step sees
 the same data it would see unchunked (pixels and integrations are independent where it
-matters), so the products are the same, with two exceptions: jump's choice of method
+matters), so the products are the same, with three exceptions: jump's choice of method
 counts groups that are DO_NOT_USE in a whole (integration, group) plane of a band rather
-than of the frame, and PRIMECRS counts the jumps of the halo rows twice. Not streamed
+than of the frame; PRIMECRS counts the jumps of the halo rows twice; and refpix on a
+4-output window does the first plane of every chunk in float32, as the official code does
+for the first plane of a file (a difference in the last bit at most). Not streamed
 (the whole ramp is held): MIRI, ``save_calibrated_ramp``, a persistence step that runs
 (its traps carry from integration to integration), and snowball/shower flagging.
 """
@@ -293,20 +295,17 @@ class Detector1Pipeline(Pipeline):
             halo = self.run_step("jump", halo)
             crs.append((halo.meta.exposure.primary_cosmic_rays,
                         halo.meta.exposure.extended_emission_events, h1 - h0))  # fmt: skip
-            core = slice(y0 - h0, y1 - h0)
-            part = band_model(
-                halo, np.ascontiguousarray(halo.data[:, :, core]),
-                np.ascontiguousarray(halo.groupdq[:, :, core]),
-                np.ascontiguousarray(halo.pixeldq[core]), y0 - h0, _rows(extras, y0, y1),
-            )  # fmt: skip
+            # the halo rows are fitted too (pixels are independent in ramp_fit) and
+            # dropped: cheaper than copying the band's core out of the ramp
+            fit = self.run_step("ramp_fit", halo)
             del halo, data, gdq
-            fit = self.run_step("ramp_fit", part)
+            core = slice(y0 - h0, y1 - h0)
             for name, array in rate_arrays.items():
-                array[y0:y1] = getattr(fit.rate, name)
+                array[y0:y1] = getattr(fit.rate, name)[core]
             rate_meta = fit.rate
             if fit.rateints is not None:
                 for name, array in ints_arrays.items():
-                    array[:, y0:y1] = getattr(fit.rateints, name)
+                    array[:, y0:y1] = getattr(fit.rateints, name)[:, core]
                 ints_meta = fit.rateints
         rate = _assemble(ImageModel, rate_arrays, rate_meta, meta_source)
         rateints = None

@@ -15,12 +15,16 @@ from the CLI), named from the association product:
 * ``<exposure>_<candidate>_crf.fits`` -- each exposure with its outliers flagged (when
   ``outlier_detection`` ran).
 
-The combined image is made from the exposures minus the sky levels ``skymatch`` measured but
-did not subtract (the ``_crf`` products keep their data unchanged). ``in_memory=False``
-bounds memory: ``outlier_detection`` keeps its single drizzles on disk, and after it each
+``resample`` subtracts the sky levels ``skymatch`` measured but did not subtract (the
+``_crf`` products keep their data unchanged). Exposures opened from
+the association's files keep only SCI and DQ in memory (every step reads them; DQ gets the
+outlier flags): ERR and the variance arrays are read from the file when a step asks for
+them and let go of after use (:class:`_FileBacked`). ``in_memory=False`` bounds memory
+further: ``outlier_detection`` keeps its single drizzles on disk, and after it each
 exposure is written to a temporary file and let go of; ``resample`` then reads one array of
 one exposure at a time, and the ``_crf`` products are copies of those files. Per-exposure
-work inside the steps (source detection, sky overlaps, single drizzles) runs concurrently.
+work inside the steps (source detection, sky overlaps, single drizzles) runs one exposure
+at a time on few cores, several at once on many (:mod:`webbcal.steps._members`).
 """
 
 from __future__ import annotations
@@ -34,11 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from webbcal import datamodels
 from webbcal.core import Exposures, Pipeline, Refs, StepResult, param, product, register
-from webbcal.steps.outlier_detection import OutlierDetectionStep, sky_level
+from webbcal.steps.outlier_detection import OutlierDetectionStep
 from webbcal.steps.resample import ResampleStep
 from webbcal.steps.skymatch import SkyMatchStep
 from webbcal.steps.source_catalog import SourceCatalogStep
@@ -66,24 +68,55 @@ class Image3Result(StepResult):
     crf: Any = product("crf", doc="Outlier-flagged exposures (_<candidate>_crf)")
 
 
-class _SkySubtracted:
-    """An exposure seen by resample: SCI minus the sky level still in it.
+class _FileBacked:
+    """An exposure opened from its file whose arrays, other than SCI and DQ, are not kept.
 
-    Everything else is the exposure's own (attributes are looked up on it); the subtracted
-    SCI is computed when resample reads it, one exposure at a time.
+    SCI and DQ are the model's own (read once, DQ updated in place by outlier_detection);
+    any other declared array is read from the file each time it is asked for and not kept,
+    unless it was set through this view. Everything else is the model's (attributes are
+    looked up and set on it).
     """
 
-    def __init__(self, model: Any, level: float) -> None:
-        self._model = model
-        self._level = np.float32(level)
+    _KEPT = frozenset({"data", "dq"})
+
+    def __init__(self, model: Any) -> None:
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_set", set())
 
     @property
-    def data(self) -> np.ndarray:
-        """SCI minus the sky level."""
-        return self._model.data - self._level
+    def model(self) -> Any:
+        """The exposure's model."""
+        return self._model
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
+        model = self._model
+        if name in self._KEPT or name in self._set or name not in model.declared():
+            return getattr(model, name)
+        with type(model)(model.path) as fresh:
+            return getattr(fresh, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._model.declared():
+            self._set.add(name)
+        setattr(self._model, name, value)
+
+    @staticmethod
+    def wrap(exposures: Exposures) -> Exposures:
+        """Views of the exposures freshly opened from their association members' files."""
+        views = []
+        for model, member in zip(exposures.models, exposures.members):
+            path = getattr(member, "path", None)
+            fresh = (path is not None and getattr(model, "path", None) is not None
+                     and Path(model.path) == Path(path) and hasattr(model, "declared"))  # fmt: skip
+            views.append(_FileBacked(model) if fresh else model)
+        return exposures.with_models(views)
+
+    @staticmethod
+    def unwrap(exposures: Exposures) -> Exposures:
+        """The models behind the views."""
+        return exposures.with_models(
+            [m.model if isinstance(m, _FileBacked) else m for m in exposures.models]
+        )
 
 
 class _OnDisk:
@@ -91,15 +124,13 @@ class _OnDisk:
 
     Metadata (and anything but the arrays) come from the file opened for its headers; each
     array is read from the file when asked for and not kept, so memory holds at most the
-    arrays in use. ``level`` is subtracted
-    from SCI (the sky resample must remove); ``save`` copies the file (its ``_crf``).
+    arrays in use. ``save`` copies the file (its ``_crf``).
     """
 
-    def __init__(self, path: Path, workdir: tempfile.TemporaryDirectory, level: float = 0.0):
+    def __init__(self, path: Path, workdir: tempfile.TemporaryDirectory) -> None:
         self._path = path
         self._workdir = workdir  # removed when the last view of it is gone
         self._headers = datamodels.open(path)
-        self._level = np.float32(level)
 
     @property
     def meta(self) -> Any:
@@ -121,14 +152,7 @@ class _OnDisk:
         if name not in self._headers.declared():
             return getattr(self._headers, name)
         with datamodels.open(self._path) as model:
-            array = getattr(model, name)
-        if name == "data" and self._level:
-            array = array - self._level
-        return array
-
-    def with_level(self, level: float) -> _OnDisk:
-        """The same file seen with another sky level subtracted from SCI."""
-        return _OnDisk(self._path, self._workdir, level)
+            return getattr(model, name)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Copy the file to ``path``."""
@@ -184,6 +208,7 @@ class Image3Pipeline(Pipeline):
         """Run the Stage 3 steps on the exposures of one association product."""
         science = target.of_type("science")
         exposures = science if len(science) else target
+        del science  # the lists below are the only ones holding the models
         single = len(exposures) < 2
         if single:
             log.info("%s: a single exposure: only resample and source_catalog run", self.name)
@@ -191,17 +216,19 @@ class Image3Pipeline(Pipeline):
                 self._configure(name, skip=True)
         if not params.in_memory:
             self._configure("outlier_detection", in_memory=False)
+        exposures = _FileBacked.wrap(exposures)
         for name in ("tweakreg", "skymatch", "outlier_detection"):
             exposures = self.run_step(name, exposures)
         flagged = not single and all(
             m.meta.cal_step.outlier_detection == "COMPLETE" for m in exposures
         )
-        if not params.in_memory:
-            exposures = self._to_disk(target, exposures)
-            views = [m.with_level(sky_level(m)) for m in exposures]
+        if params.in_memory:
+            i2d = self.run_step("resample", exposures)
+            exposures = _FileBacked.unwrap(exposures)
         else:
-            views = [_SkySubtracted(m, sky_level(m)) if sky_level(m) else m for m in exposures]
-        i2d = self.run_step("resample", exposures.with_models(views))
+            exposures = _FileBacked.unwrap(exposures)  # no view may keep a model alive
+            exposures = self._to_disk(target, exposures)
+            i2d = self.run_step("resample", exposures)
         found = self.run_step("source_catalog", i2d)
         return Image3Result(
             i2d=i2d,

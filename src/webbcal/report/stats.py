@@ -25,6 +25,7 @@ __all__ = [
     "dq_counts",
     "image_pulls",
     "pull_summary",
+    "row_detrended_pulls",
     "step_timing",
 ]
 
@@ -54,6 +55,28 @@ def image_pulls(
     if pulls.size > MAX_PULLS:
         pulls = pulls[:: math.ceil(pulls.size / MAX_PULLS)]
     return pulls
+
+
+def row_detrended_pulls(
+    data: np.ndarray, err: np.ndarray, truth: np.ndarray, dq: np.ndarray | None = None
+) -> np.ndarray:
+    """Pulls after subtracting each row's median residual (the row-correlated 1/f part).
+
+    The detector's 1/f noise moves whole rows (the fast readout direction of the near-IR
+    detectors) together; the reference pixels remove only part of it and the pipeline's
+    ERR, as the official one, does not include it. These pulls show whether ERR is honest
+    for the per-pixel noise once that common row term is taken out.
+    """
+    data, err, truth = (np.asarray(a, dtype=np.float64) for a in (data, err, truth))
+    good = np.isfinite(data) & np.isfinite(truth) & np.isfinite(err) & (err > 0)
+    if dq is not None:
+        good &= np.asarray(dq) == 0
+    resid = np.where(good, data - truth, np.nan)
+    rows = good.sum(axis=1) >= 16
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med = np.nanmedian(resid[rows], axis=1)
+        pulls = (resid[rows] - med[:, None]) / err[rows]
+    return image_pulls(pulls, np.ones_like(pulls), np.zeros_like(pulls))
 
 
 def pull_summary(pulls: np.ndarray) -> dict[str, float | int]:
@@ -119,12 +142,24 @@ def _flux_ujy(table: Any, name: str) -> np.ndarray | None:
     return _values(column, "uJy")
 
 
+def _noise_size_factor(catalog: Any, truth: Any, pixel_scale: float | None) -> np.ndarray:
+    """Per truth source: noise of its flux relative to a point source's (1 for stars)."""
+    factor = np.ones(len(truth))
+    if pixel_scale is None or "r_eff" not in truth.colnames or not pixel_scale > 0:
+        return factor
+    radii = (catalog.meta.get("aperture_params") or {}).get("radii_pix") or [2.0]
+    r_ap = max(float(max(radii)), 1.0)
+    r_eff_pix = np.nan_to_num(np.asarray(truth["r_eff"], float)) / pixel_scale
+    return np.sqrt(1.0 + (2.0 * r_eff_pix / r_ap) ** 2)
+
+
 def catalog_match(
     catalog: Any,
     truth: Any,
     *,
     radius_arcsec: float = 0.15,
     footprint: Any = None,
+    pixel_scale_arcsec: float | None = None,
 ) -> dict[str, Any]:
     """Match a source catalog to the truth scene by position and compare them.
 
@@ -139,12 +174,19 @@ def catalog_match(
         Largest separation of a match.
     footprint : callable, optional
         ``(ra, dec) -> bool array``: truth sources inside the image (default: all).
+    pixel_scale_arcsec : float, optional
+        Pixel scale of the image; with it (and ``r_eff`` [arcsec] in the truth) the S/N of
+        an extended source is estimated for its size (see ``completeness_bright``).
 
     Returns
     -------
     dict
         ``n_detected``, ``n_truth`` (in the footprint), ``n_matched``, ``completeness``
-        (and ``completeness_bright``: truth flux above 10x the median flux error),
+        (and ``completeness_bright``: truth sources with an expected S/N above 10, the
+        S/N being the truth flux over the median point-source flux error times
+        ``sqrt(1 + (2 r_eff / r_ap)**2)``, ``r_ap`` the largest catalog aperture: the
+        background noise of an extended source grows with the radius holding its light;
+        ``n_bright``, ``completeness_stars``, ``completeness_galaxies``),
         ``flux_ratio_stars``/``_galaxies`` (median measured/true), ``astrometry_rms_mas``,
         ``offset_ra_mas``/``offset_dec_mas`` (mean), ``flux_pull`` (stars), and
         ``pairs`` (per match: true and measured flux, error, dra, ddec, type) for plots.
@@ -186,10 +228,17 @@ def catalog_match(
     iso = _flux_ujy(catalog, "isophotal_flux")
     if total_err is not None and np.isfinite(total_err).any():
         limit = 10.0 * float(np.nanmedian(total_err))
-        bright = t_flux[t_idx] > limit
+        size = _noise_size_factor(catalog, truth, pixel_scale_arcsec)[t_idx]
+        bright = t_flux[t_idx] > limit * size
         if bright.any():
             out["completeness_bright"] = float(keep[bright].sum() / bright.sum())
+            out["n_bright"] = int(bright.sum())
             out["bright_limit_ujy"] = limit
+    if kind is not None:
+        for label, name in (("stars", "star"), ("galaxies", "galaxy")):
+            sel = kind[t_idx] == name
+            if sel.any():
+                out[f"completeness_{label}"] = float(keep[sel].sum() / sel.sum())
     dra = ((cat_pos[0][ci] - t_ra[ti] + 180.0) % 360.0 - 180.0) * np.cos(np.radians(t_dec[ti]))
     dra_mas, ddec_mas = dra * 3.6e6, (cat_pos[1][ci] - t_dec[ti]) * 3.6e6
     stars = kind[ti] == "star" if kind is not None else np.ones(ti.size, bool)

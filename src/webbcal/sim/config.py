@@ -51,7 +51,8 @@ class ExposureConfig:
     ``roll`` [deg] there, moved by the ideal-frame ``offset`` [arcsec]; ``pointing_error``
     ``(dv2, dv3 [arcsec], droll [deg])`` is applied to the true attitude only.
 
-    ``psf`` is ``"gaussian"`` (the APCORR reference's Gaussian, default) or ``"diffraction"``
+    ``psf`` is ``"gaussian"`` (the APCORR reference's optical Gaussian, default) or
+    ``"diffraction"``
     (core + halo + wings scaled with lambda / D), see :mod:`webbcal.sim.psf`.
 
     ``zeroframe`` writes the ZEROFRAME extension (default: NIRCam/NIRISS with NFRAMES > 1).

@@ -181,9 +181,25 @@ def _lin_solve(c, target, fmax):
     return f
 
 
+#: The last read-only coefficient array made pixel-major: (source view, result).
+_PIXEL_MAJOR_LAST: list[tuple[np.ndarray, np.ndarray]] = []
+
+
 def _pixel_major(lcoef: np.ndarray) -> np.ndarray:
-    """(ncoeffs, ny, nx) -> contiguous (ny, nx, ncoeffs) float64, one pixel's terms together."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(lcoef), 0, -1), dtype=np.float64)
+    """(ncoeffs, ny, nx) -> contiguous (ny, nx, ncoeffs) float64, one pixel's terms together.
+
+    The result for a read-only input (the cached detector properties) is kept, so the
+    exposures of an observation transpose the full-frame coefficients once (~1 s).
+    """
+    a = np.asarray(lcoef)
+    key = (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
+    for src, out in _PIXEL_MAJOR_LAST:
+        if (src.__array_interface__["data"][0], src.shape, src.strides, src.dtype.str) == key:
+            return out
+    out = np.ascontiguousarray(np.moveaxis(a, 0, -1), dtype=np.float64)
+    if not a.flags.writeable:
+        _PIXEL_MAJOR_LAST[:] = [(a, out)]  # holding ``a`` keeps its memory (and key) alive
+    return out
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")

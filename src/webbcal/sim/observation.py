@@ -17,7 +17,7 @@ from webbcal.instruments.geometry import get_geometry
 from webbcal.instruments.readout import timing
 from webbcal.instruments.subarrays import get_subarray
 from webbcal.refs.embedded.properties import band
-from webbcal.sim.config import ObservationConfig
+from webbcal.sim.config import ExposureConfig, ObservationConfig
 from webbcal.sim.exposure import ExposureTruth, simulate_exposure
 from webbcal.sim.output import atomic_write
 from webbcal.sim.pointing import dither_offsets, mosaic_offsets
@@ -25,7 +25,14 @@ from webbcal.sim.scene import Scene, generate_scene
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ObservationResult", "simulate_observation"]
+__all__ = [
+    "ObservationPlan",
+    "ObservationResult",
+    "finish_observation",
+    "plan_observation",
+    "simulate_observation",
+    "simulate_planned",
+]
 
 #: Seconds between the end of one exposure and the start of the next (slew/settle).
 EXPOSURE_OVERHEAD_S = 60.0
@@ -73,8 +80,23 @@ def _exposure_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
 
 
-def simulate_observation(config: ObservationConfig) -> ObservationResult:
-    """Simulate every exposure of an observation and write the associations and a manifest.
+@dataclass
+class ObservationPlan:
+    """The scene and the per-exposure configurations of an observation (before simulating).
+
+    Each exposure is independent: :func:`simulate_planned` can run them in any order or in
+    other processes (the demo spreads them over its Dask workers), and
+    :func:`finish_observation` writes the associations once all are done.
+    """
+
+    config: ObservationConfig
+    scene: Scene
+    exposures: list[ExposureConfig]
+    product_name: str
+
+
+def plan_observation(config: ObservationConfig) -> ObservationPlan:
+    """Draw the scene and make the configuration of every exposure (nothing is simulated).
 
     The scene is drawn once (from the template's seed) over the whole dithered/tiled field;
     exposure ``k`` gets its own seed for noise and cosmic rays, the next exposure number,
@@ -99,41 +121,60 @@ def simulate_observation(config: ObservationConfig) -> ObservationResult:
 
     tim = timing(inst, tmpl.readpatt, sub, tmpl.ngroups, tmpl.nints, detector=det.name)
     start = Time(tmpl.date_obs, format="isot", scale="utc")
-    out = Path(tmpl.output_dir)
-    exposures: list[ExposureTruth] = []
-    k = 0
-    total = len(tiles) * len(dithers)
+    configs: list[ExposureConfig] = []
     for tx, ty in tiles:
         for d, (dx, dy) in enumerate(dithers):
+            k = len(configs)
             err = (
                 float(rng.normal(0.0, config.pointing_error_sigma)),
                 float(rng.normal(0.0, config.pointing_error_sigma)),
                 float(rng.normal(0.0, config.roll_error_sigma)),
             )
             t = start + TimeDelta(k * (tim.duration + EXPOSURE_OVERHEAD_S), format="sec")
-            cfg = replace(
-                tmpl,
-                offset=(tx + dx, ty + dy),
-                pointing_error=err,
-                exposure=k + 1,
-                seed=_exposure_seed(tmpl.seed, k),
-                dither_pattern=config.dither_pattern,
-                dither_position=d + 1,
-                dither_total=len(dithers),
-                date_obs=t.isot,
+            configs.append(
+                replace(
+                    tmpl,
+                    offset=(tx + dx, ty + dy),
+                    pointing_error=err,
+                    exposure=k + 1,
+                    seed=_exposure_seed(tmpl.seed, k),
+                    dither_pattern=config.dither_pattern,
+                    dither_position=d + 1,
+                    dither_total=len(dithers),
+                    date_obs=t.isot,
+                )
             )
-            log.info("simulating exposure %d/%d: %s", k + 1, total, cfg.basename)
-            truth = simulate_exposure(cfg, scene=scene)
-            if tmpl.write and not config.keep_arrays:
-                truth.release_arrays()
-            exposures.append(truth)
-            k += 1
+    return ObservationPlan(config, scene, configs, _product_name(config))
 
-    product = _product_name(config)
+
+def simulate_planned(plan: ObservationPlan, k: int) -> ExposureTruth:
+    """Simulate exposure ``k`` of a plan (arrays released once written unless kept)."""
+    cfg = plan.exposures[k]
+    log.info("simulating exposure %d/%d: %s", k + 1, len(plan.exposures), cfg.basename)
+    truth = simulate_exposure(cfg, scene=plan.scene)
+    if cfg.write and not plan.config.keep_arrays:
+        truth.release_arrays()
+    return truth
+
+
+def finish_observation(plan: ObservationPlan, exposures: list[ExposureTruth]) -> ObservationResult:
+    """Write the associations, the truth scene and the manifest of simulated exposures."""
+    config = plan.config
     files: dict[str, Path] = {}
-    if tmpl.write:
-        files = _write_observation(config, exposures, scene, product, out)
-    return ObservationResult(config, exposures, scene, product, files)
+    if config.exposure.write:
+        out = Path(config.exposure.output_dir)
+        files = _write_observation(config, exposures, plan.scene, plan.product_name, out)
+    return ObservationResult(config, exposures, plan.scene, plan.product_name, files)
+
+
+def simulate_observation(config: ObservationConfig) -> ObservationResult:
+    """Simulate every exposure of an observation and write the associations and a manifest.
+
+    See :func:`plan_observation` for how the exposures differ.
+    """
+    plan = plan_observation(config)
+    exposures = [simulate_planned(plan, k) for k in range(len(plan.exposures))]
+    return finish_observation(plan, exposures)
 
 
 def _write_observation(

@@ -52,6 +52,41 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def _plain_column(column: Any) -> bool:
+    """A 1-D unmasked number column, or strings without blanks or quotes."""
+    if getattr(column, "mask", None) is not None and np.any(column.mask):
+        return False
+    values = np.asarray(column)
+    if values.ndim != 1:
+        return False
+    if values.dtype.kind in "iuf":
+        return True
+    if values.dtype.kind not in "US":
+        return False
+    text = values.astype(str)
+    return not any(not v or any(ch.isspace() or ch in "\"'#" for ch in v) for v in set(text))
+
+
+def write_ecsv(table: Table, path: Path) -> None:
+    """Write ``table`` as ECSV; the rows of plain tables are formatted in bulk (fast).
+
+    The header is astropy's (of the empty table), so the file reads back identically;
+    floats are written with Python's shortest round-trip repr, as astropy does.
+    """
+    columns = [table[name] for name in table.colnames]
+    if len(table) == 0 or not all(_plain_column(c) for c in columns):
+        table.write(path, format="ascii.ecsv", overwrite=True)
+        return
+    text = [np.asarray(c).astype(str) for c in columns]
+    lines = text[0]
+    for t in text[1:]:
+        lines = np.char.add(np.char.add(lines, " "), t)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        table[:0].write(fh, format="ascii.ecsv")
+        fh.write("\n".join(lines.tolist()))
+        fh.write("\n")
+
+
 def _times(ctx: _Context) -> tuple[Time, Time]:
     start = Time(ctx.cfg.date_obs, format="isot", scale="utc")
     return start, start + TimeDelta(ctx.tim.duration, format="sec")
@@ -198,7 +233,7 @@ def _truth_rate_hdul(truth: ExposureTruth) -> fits.HDUList:
     ):
         if key in kw:
             hdr[key] = kw[key]
-    hdr["TRUTHOF"] = (f"{truth.name}_uncal.fits", "exposure this truth belongs to")
+    hdr["TRUTHOF"] = (f"{truth.name}_uncal.fits", "uncal of this truth")
     hdr["PHOTMJSR"] = (truth.photmjsr, "MJy/sr per DN/s used by the simulator")
     hdr["PIXAR_SR"] = (truth.pixar_sr, "nominal pixel area [sr]")
     hdr["BKG_MJSR"] = (truth.background, "uniform sky background [MJy/sr]")
@@ -261,11 +296,11 @@ def write_exposure(truth: ExposureTruth, ctx: _Context) -> dict[str, Path]:
     cat.meta.update(_catalog_meta(truth))
     files["truth_cat"] = atomic_write(
         out / f"{truth.name}_truth_cat.ecsv",
-        lambda p: cat.write(p, format="ascii.ecsv", overwrite=True),
+        lambda p: write_ecsv(cat, p),
     )
     files["truth_cr"] = atomic_write(
         out / f"{truth.name}_truth_cr.ecsv",
-        lambda p: truth.cosmic_rays.write(p, format="ascii.ecsv", overwrite=True),
+        lambda p: write_ecsv(truth.cosmic_rays, p),
     )
     if truth.lightcurve is not None:
         files["truth_lightcurve"] = atomic_write(

@@ -1,8 +1,11 @@
 """Optics: PSF models and the rendering of point and Sersic sources.
 
 Two PSF models. ``gaussian`` (the default of the simulator) is one circular Gaussian whose
-FWHM is :func:`webbcal.refs.embedded.properties.psf_fwhm` -- the PSF the embedded APCORR
-reference assumes, so aperture photometry of simulated stars is unbiased. ``diffraction``
+FWHM is :func:`webbcal.refs.embedded.properties.psf_fwhm` -- the optical PSF the embedded
+APCORR reference starts from; its encircled energies also include the pixel response
+(the exact pixel integration below), IPC and the resampling
+(:mod:`webbcal.refs.embedded.apcorr_model`), so aperture-corrected fluxes of simulated stars
+in a mosaic are unbiased. ``diffraction``
 is a circular sum of three Gaussians, a diffraction core and two halo/wing terms,
 whose widths scale with ``lambda / D`` (D = 6.5 m), broadened by pointing jitter:
 

@@ -7,6 +7,8 @@
   shape, so that a mismatch is a clear :class:`~webbcal.errors.ReferenceFileError`;
   within :func:`cached_references` the cut-outs are read once and shared by repeated
   runs on parts of an exposure (integration chunks, row bands);
+* :func:`ref_planes` reads planes of a 3-D or 4-D reference array (a dark) cut to the
+  exposure's window, a few at a time, without reading the whole array;
 * :func:`readout` gathers the readout keywords a step needs (and says which is missing);
 * :func:`is_tso`, :func:`instrument_of`, :func:`is_guider` classify the exposure.
 """
@@ -17,7 +19,7 @@ import copy
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from astropy.io import fits
 
 from webbcal.datamodels import GuiderRawModel, Level1bModel, RampModel
 from webbcal.errors import InputError, ReferenceFileError, StepError
+from webbcal.kernels.rawio import int16be_to_float32
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ __all__ = [
     "read_integrations",
     "readout",
     "ref_array",
+    "ref_planes",
     "to_ramp_model",
 ]
 
@@ -228,7 +232,8 @@ def _from_cache(
     if key not in cache.arrays:
         full = getattr(ref, name)
         frame = (window["SUBSIZE2"], window["SUBSIZE1"])
-        cache.arrays[key] = np.array(_cut(ref, full, window, what, frame))
+        # a copy only when the window is a part: the whole array is not kept then
+        cache.arrays[key] = np.ascontiguousarray(_cut(ref, full, window, what, frame))
     sub = model.meta.subarray
     y0 = int(sub.ystart or 1) - window["SUBSTRT2"]
     x0 = int(sub.xstart or 1) - window["SUBSTRT1"]
@@ -236,6 +241,42 @@ def _from_cache(
     if y0 < 0 or x0 < 0 or y0 + want[0] > region.shape[-2] or x0 + want[1] > region.shape[-1]:
         return None
     return region[..., y0 : y0 + want[0], x0 : x0 + want[1]]
+
+
+def ref_planes(
+    ref: Any, name: str, model: Any, *, what: str
+) -> tuple[Callable[[tuple[int, ...], int, int], np.ndarray], tuple[int, ...]]:
+    """A reader of planes of a reference array (3-D or more), cut to the exposure's window.
+
+    Returns ``(read, shape)``: ``read(lead, start, stop)`` gives
+    ``array[*lead, start:stop]`` cut to the window, reading only those planes and rows
+    from the file (within :func:`cached_references`, from the cached cut-out instead);
+    ``shape`` is the shape of the whole cut-out.
+
+    Raises
+    ------
+    ReferenceFileError
+        As :func:`ref_array`.
+    """
+    want = tuple(model.shape[-2:])
+    cached = _from_cache(ref, name, model, what, want)
+    if cached is not None:
+        return (lambda lead, start, stop: cached[(*lead, slice(start, stop))]), cached.shape
+    full = ref.shape_of(name)
+    if full is None or len(full) < 3:
+        array = ref_array(ref, name, model, what=what)
+        return (lambda lead, start, stop: array[(*lead, slice(start, stop))]), array.shape
+    ny, nx = full[-2:]
+    rows = np.broadcast_to(np.arange(ny)[:, None], (ny, nx))
+    cols = np.broadcast_to(np.arange(nx)[None, :], (ny, nx))
+    y0 = int(_cut(ref, rows, model, what, want)[0, 0])
+    x0 = int(_cut(ref, cols, model, what, want)[0, 0])
+    band = slice(y0, y0 + want[0])
+
+    def read(lead: tuple[int, ...], start: int, stop: int) -> np.ndarray:
+        return ref.read_planes(name, lead, start, stop, band)[..., x0 : x0 + want[1]]
+
+    return read, (*full[:-2], *want)
 
 
 def _ref_name(ref: Any) -> str:
@@ -318,6 +359,20 @@ def read_integrations(model: Any, first: int, stop: int) -> np.ndarray:
     return np.array(model.data[first:stop], dtype=np.float32)
 
 
+#: Bytes of raw samples read from the file at a time.
+_READ_BYTES = 16 << 20
+
+
+def _read_exactly(f: Any, buffer: np.ndarray, path: Path) -> None:
+    view = memoryview(buffer.view(np.uint8))
+    done = 0
+    while done < len(view):
+        n = f.readinto(view[done:])
+        if not n:
+            raise InputError("truncated SCI extension", path=path)
+        done += n
+
+
 def _stream_fits_sci(
     path: Path, shape: tuple[int, ...] | None, first: int, stop: int
 ) -> np.ndarray | None:
@@ -334,17 +389,19 @@ def _stream_fits_sci(
     naxes = tuple(int(hdr.get(f"NAXIS{k}", 0)) for k in range(4, 0, -1))
     if int(hdr.get("BITPIX", 0)) != 16 or float(hdr.get("BSCALE", 1.0)) != 1.0 or naxes != shape:
         return None
-    bzero = np.float32(hdr.get("BZERO", 0.0))
+    bzero = float(hdr.get("BZERO", 0.0))
     _, ngroups, ny, nx = shape
     out = np.empty((stop - first, ngroups, ny, nx), dtype=np.float32)
-    buf = np.empty(ny * nx, dtype=">i2")
-    with path.open("rb") as f:
-        f.seek(offset + first * ngroups * buf.nbytes)
+    plane = ny * nx
+    per_read = max(1, min(ngroups, _READ_BYTES // (2 * plane)))
+    buf = np.empty(per_read * plane, dtype=np.uint16)  # the file's bytes, unswapped
+    with path.open("rb", buffering=0) as f:
+        f.seek(offset + first * ngroups * plane * 2)
         for i in range(stop - first):
-            for g in range(ngroups):
-                if f.readinto(buf) != buf.nbytes:
-                    raise InputError("truncated SCI extension", path=path)
-                np.add(buf, bzero, out=out[i, g].reshape(-1), dtype=np.float32,
-                       casting="unsafe")  # fmt: skip
+            for g in range(0, ngroups, per_read):
+                k = min(per_read, ngroups - g)
+                part = buf[: k * plane]
+                _read_exactly(f, part, path)
+                int16be_to_float32(part, out[i, g : g + k].reshape(-1), bzero)
     log.debug("read %s SCI integrations %d-%d as float32", path.name, first, stop - 1)
     return out

@@ -28,8 +28,8 @@ from webbcal.core import Refs, Step, param, register
 from webbcal.core.naming import output_path
 from webbcal.core.references import NOT_APPLICABLE
 from webbcal.datamodels import DarkMIRIModel, DarkModel, RampModel
-from webbcal.kernels.dark import subtract_dark
-from webbcal.steps._common import readout, ref_array, to_ramp_model
+from webbcal.kernels.dark import subtract_dark, subtract_dark_frames
+from webbcal.steps._common import readout, ref_array, ref_planes, to_ramp_model
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +82,27 @@ class DarkCurrentStep(Step):
         ramp = to_ramp_model(model, self.name)
         ref = refs.dark
         timing = readout(ramp, self.name)
-        dark = ref_array(ref, "data", ramp, what="DARK")
         if ref.has("dq"):
             dark_dq = ref_array(ref, "dq", ramp, what="DARK")
         else:
-            dark_dq = np.zeros(dark.shape[-2:], np.uint32)
+            dark_dq = np.zeros(ramp.data.shape[-2:], np.uint32)
         dark_exp = ref.meta.exposure
         start = ramp.meta.exposure.integration_start
-        result = subtract_dark(
-            ramp.data, ramp.pixeldq, dark, dark_dq,
+        readouts = dict(
             nframes=timing.nframes, groupgap=timing.groupgap,
             dark_nframes=int(dark_exp.nframes or 1), dark_groupgap=int(dark_exp.groupgap or 0),
             integration_start=None if start is None else int(start),
         )  # fmt: skip
+        if params.dark_output is None:
+            # the dark's frames are read group by group, never the whole array
+            read, shape = ref_planes(ref, "data", ramp, what="DARK")
+            subtract_dark_frames(ramp.data, ramp.pixeldq, read, shape, dark_dq, **readouts)
+        else:
+            dark = ref_array(ref, "data", ramp, what="DARK")
+            result = subtract_dark(ramp.data, ramp.pixeldq, dark, dark_dq, **readouts)
+            if result.dark is not None:
+                self._save_dark(ref, result.dark, params.dark_output)
         ramp.average_dark_current = self._average_dark(ref, ramp, params)
-        if params.dark_output is not None and result.dark is not None:
-            self._save_dark(ref, result.dark, params.dark_output)
         return ramp
 
     def _average_dark(self, ref: Any, ramp: RampModel, params: DarkCurrentParams) -> np.ndarray:

@@ -12,7 +12,8 @@ For imaging (ImageModel), per-integration cubes (CubeModel) and FGS guider produ
   ``ERR = sqrt(VAR_POISSON + VAR_RNOISE + VAR_FLAT)``;
 * products without them (guider): ``ERR = sqrt(ERR**2 / flat**2 + SCI**2 (ERR_flat/flat)**2)``.
 
-The arithmetic is done in float32, in place. NIRSpec spectroscopic flats (built on the fly
+The arithmetic is done in float32, in place, in one numba pass
+(:mod:`webbcal.kernels.flatfield`). NIRSpec spectroscopic flats (built on the fly
 from the dflat/sflat/fflat references) are not implemented: those exposures are SKIPPED.
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 from webbcal.core import Refs, Step, param, register
 from webbcal.datamodels import dqflags
 from webbcal.errors import InputError
+from webbcal.kernels.flatfield import flat_field_planes
 from webbcal.steps._common import exp_type_of, instrument_of, ref_array
 
 log = logging.getLogger(__name__)
@@ -97,38 +99,26 @@ def apply_flat(
     flat, flat_dq, flat_err : ndarray
         The FLAT reference's SCI, DQ and ERR, already cut to the data's (ny, nx).
     """
-    flat = np.array(flat, dtype=np.float32)
-    dq = np.zeros(flat.shape, np.uint32) if flat_dq is None else np.array(flat_dq, np.uint32)
-    bad = ~np.isfinite(flat) | (flat <= 0) | ((dq & _NO_FLAT) != 0)
-    flat[bad] = 1.0
-    dq[bad] |= _NO_FLAT
-    ferr = np.zeros(flat.shape, np.float32) if flat_err is None else np.array(flat_err, np.float32)
-    ferr[bad | ~np.isfinite(ferr)] = 0.0
-    log.info("flat_field: %d pixels have no flat-field value (NO_FLAT_FIELD)", int(bad.sum()))
+    shape = model.shape
+    stack = (1, *shape) if len(shape) == 2 else shape
+
+    def planes(array: np.ndarray) -> np.ndarray:
+        return array.reshape(stack)
 
     sci = model.data
-    np.bitwise_or(model.dq, dq, out=model.dq)
-    inv2 = np.float32(1.0) / (flat * flat)
-    rel2 = (ferr / flat) ** 2
-    sci /= flat
+    dq = model.dq.reshape((-1, *shape[-2:]))  # guider products: one 2-D DQ for all planes
     declared = model.declared()
     if "var_poisson" in declared and "var_flat" in declared:
         var_p, var_r = model.var_poisson, model.var_rnoise
-        var_p *= inv2
-        var_r *= inv2
-        var_f = np.multiply(sci, sci, dtype=np.float32)
-        var_f *= rel2
+        var_f = np.empty(shape, np.float32)
+        err = np.empty(shape, np.float32)
+        nbad = flat_field_planes(planes(sci), dq, planes(err), flat, flat_dq, flat_err,
+                                 _NO_FLAT, var_poisson=planes(var_p), var_rnoise=planes(var_r),
+                                 var_flat=planes(var_f))  # fmt: skip
         model.var_flat = var_f
-        total = var_p + var_r
-        total += var_f
-        np.sqrt(total, out=total)
-        model.err = total
     else:
         err = model.err
-        err2 = np.multiply(err, err, dtype=np.float32)
-        err2 *= inv2
-        flat_term = np.multiply(sci, sci, dtype=np.float32)
-        flat_term *= rel2
-        err2 += flat_term
-        np.sqrt(err2, out=err2)
-        model.err = err2
+        nbad = flat_field_planes(planes(sci), dq, planes(err), flat, flat_dq, flat_err,
+                                 _NO_FLAT)  # fmt: skip
+    model.err = err
+    log.info("flat_field: %d pixels have no flat-field value (NO_FLAT_FIELD)", nbad)

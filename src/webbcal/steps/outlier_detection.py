@@ -5,7 +5,8 @@ The official imaging algorithm:
 1. each exposure is drizzled alone onto the common output grid of ``resample``
    (:func:`webbcal.wcs.output_grid`; ``kernel``, ``pixfrac``, ``good_bits``,
    ``weight_type``), after subtracting its sky level when ``skymatch`` measured one and
-   did not subtract it; with many cores, several exposures are drizzled at once;
+   did not subtract it, and scaled by resample's intensity scale; with many cores, several
+   exposures are drizzled at once (:mod:`webbcal.steps._members`);
 2. pixels of a single drizzle whose weight is below ``maskpt`` times the mean weight
    (3-sigma clipped about the mean, 5 passes) are set to NaN;
 3. the median of the single drizzles is taken pixel by pixel (NaNs ignored). With
@@ -31,10 +32,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -51,13 +49,23 @@ from webbcal.kernels.pixmap import NodeMap, node_map
 from webbcal.kernels.resample_accum import Drizzler, drizzle_weight
 from webbcal.kernels.skystats import STATISTICS, sky_value
 from webbcal.steps._common import exp_type_of, is_tso
-from webbcal.steps.resample import _exptime, _fillval, _input_range, _input_scale, _mapping
+from webbcal.steps._members import run_members
+from webbcal.steps.resample import (
+    input_pixel_scale,
+    input_range,
+    intensity_scale,
+    measurement_time,
+    parse_fillval,
+    pixel_mapping,
+    sky_level,
+    sky_subtracted,
+)
 from webbcal.steps.skymatch import bad_bits_of
 from webbcal.wcs import Pointing, output_grid
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OutlierDetectionParams", "OutlierDetectionStep", "sky_level"]
+__all__ = ["OutlierDetectionParams", "OutlierDetectionStep"]
 
 #: Exposure types with another official outlier algorithm (not implemented here).
 _OTHER_MODES = ("NRC_CORON", "MIR_LYOT", "MIR_4QPM", "NRC_TSIMAGE")
@@ -89,14 +97,6 @@ def _pair(text: str, name: str) -> tuple[float, float]:
     if len(values) != 2:
         raise ParameterError(f"outlier_detection: {name} must be two numbers, got {text!r}")
     return values[0], values[1]
-
-
-def sky_level(model: Any) -> float:
-    """The sky still in SCI: ``meta.background.level`` unless it was subtracted, else 0."""
-    bkg = model.meta.background
-    if bkg.level is None or bkg.subtracted:
-        return 0.0
-    return float(bkg.level)
 
 
 def _weight_threshold(wht: np.ndarray, maskpt: float) -> float:
@@ -142,25 +142,6 @@ class _Stack:
         self._array = None
         if self._dir is not None:
             self._dir.cleanup()
-
-
-def _batched(func: Callable[[int], Any], count: int, workers: int,
-             consume: Callable[[int, Any], None]) -> None:  # fmt: skip
-    """Run ``func(k)`` for every k, ``workers`` at a time, handing each result to ``consume``."""
-    if workers <= 1:
-        for k in range(count):
-            consume(k, func(k))
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, count, workers):
-            ks = list(range(start, min(count, start + workers)))
-            for k, result in zip(ks, pool.map(func, ks)):
-                consume(k, result)
-
-
-def _workers(count: int) -> int:
-    """Exposures processed at once: one per four cores (the kernels use every core)."""
-    return max(1, min(count, (os.cpu_count() or 1) // 4))
 
 
 @register
@@ -220,25 +201,24 @@ class OutlierDetectionStep(Step):
         first = models[0]
         grid = output_grid([m.meta.wcs for m in models], [m.shape for m in models],
                            Pointing.from_model(first))  # fmt: skip
-        ratio = grid.pixel_scale / _input_scale(first)
-        fill = _fillval(p.fillval)
-        workers = _workers(len(models))
+        ratio = grid.pixel_scale / input_pixel_scale(first)
+        fill = parse_fillval(p.fillval)
         maps: list[NodeMap | None] = [None] * len(models)
         stack = _Stack(len(models), grid.shape, p.in_memory)
 
         def drizzle(k: int) -> np.ndarray:
             m = models[k]
-            nm = node_map(_mapping(m.meta.wcs, grid.wcs), m.shape)
+            nm = node_map(pixel_mapping(m.meta.wcs, grid.wcs), m.shape)
             maps[k] = nm
             drz = Drizzler(grid.shape, kernel=p.kernel, pixfrac=p.pixfrac, fillval=fill,
                            weight_type=p.weight_type, pixel_scale_ratio=ratio)  # fmt: skip
             ivm = p.weight_type == "ivm" and m.has("var_rnoise")
             weight = drizzle_weight(m.dq, bad, var_rnoise=m.var_rnoise if ivm else None,
-                                    exptime=_exptime(m))  # fmt: skip
-            level = sky_level(m)
-            data = m.data - np.float32(level) if level else m.data
-            drz.add(nm, data, weight, (None, None, None), exptime=_exptime(m),
-                    bbox=_input_range(m))  # fmt: skip
+                                    exptime=measurement_time(m))  # fmt: skip
+            drz.add(nm, sky_subtracted(m), weight, (None, None, None),
+                    exptime=measurement_time(m), iscale=intensity_scale(m),
+                    bbox=input_range(m))  # fmt: skip
+            del weight
             image, wht = drz.total, drz.wht
             covered = wht > 0
             np.divide(image, wht, out=image, where=covered)
@@ -252,7 +232,7 @@ class OutlierDetectionStep(Step):
                 self._save_image(image, grid.wcs, models[k], target, k, "outlier_i2d")
 
         try:
-            _batched(drizzle, len(models), workers, keep)
+            run_members(drizzle, len(models), keep)
             median = stack.median()
         finally:
             stack.close()
@@ -272,7 +252,7 @@ class OutlierDetectionStep(Step):
         def store(k: int, mask: np.ndarray) -> None:
             masks[k] = mask
 
-        _batched(compare, len(models), workers, store)
+        run_members(compare, len(models), store)
         return masks
 
     # ------------------------------------------------------------------ direct
@@ -285,8 +265,8 @@ class OutlierDetectionStep(Step):
         for k, m in enumerate(models):
             ivm = p.weight_type == "ivm" and m.has("var_rnoise")
             weight = drizzle_weight(m.dq, bad, var_rnoise=m.var_rnoise if ivm else None,
-                                    exptime=_exptime(m))  # fmt: skip
-            stack[k] = m.data - np.float32(sky_level(m))
+                                    exptime=measurement_time(m))  # fmt: skip
+            stack[k] = sky_subtracted(m)
             stack[k][weight < _weight_threshold(weight, p.maskpt)] = np.nan
         median = nanmedian_stack(stack)
         out = []

@@ -34,6 +34,7 @@ from webbcal.core import Exposures, Refs, Step, param, register
 from webbcal.datamodels import dqflags
 from webbcal.errors import InputError, ParameterError
 from webbcal.kernels.skystats import STATISTICS
+from webbcal.steps._members import member_workers
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class SkyMatchStep(Step):
                 stat,
                 match_down=params.match_down,
                 stepsize=int(params.stepsize or 32),
-                workers=min(len(models), os.cpu_count() or 1),
+                workers=member_workers(len(models)),
             )
         for m, level in zip(models, levels):
             self._record(m, float(level), params)

@@ -6,8 +6,9 @@ As the official step:
    ``starfinder`` iraf/dao/segmentation, ``snr_threshold``, ``kernel_fwhm``,
    ``bkg_boxsize``, ``brightest``, ``peakmax``, sharpness/roundness limits ...), on the
    pixels whose DQ has neither DO_NOT_USE nor NON_SCIENCE; the exposures are processed
-   concurrently. With ``use_custom_catalogs`` a user catalog (``x``/``y`` or
-   ``xcentroid``/``ycentroid`` columns, 0-based) is read instead: from ``catfile`` (lines
+   one at a time on few cores, several at once on many (:mod:`webbcal.steps._members`).
+   With ``use_custom_catalogs`` a user catalog (``x``/``y`` or ``xcentroid``/``ycentroid``
+   columns, 0-based) is read instead: from ``catfile`` (lines
    ``<exposure file> <catalog file>``, relative to the catfile), else the association
    member's ``tweakreg_catalog``, else ``meta.tweakreg_catalog``. Sources outside the WCS
    bounding box are dropped. ``save_catalogs`` writes ``<exposure>_cat.ecsv`` and records
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +56,7 @@ from webbcal.core import Exposures, Refs, Step, param, register
 from webbcal.core.naming import output_path, split_extension
 from webbcal.datamodels import dqflags
 from webbcal.errors import InputError, ParameterError
+from webbcal.steps._members import run_members
 from webbcal.steps.assign_wcs import update_sip_keywords
 from webbcal.wcs import fit_sip, footprint, s_region
 from webbcal.wcs.imaging import bounding_box
@@ -250,12 +251,7 @@ class TweakRegStep(Step):
                 return _user_catalog(user[k])
             return find_sources(models[k].data, _bad(models[k]), finder)
 
-        workers = min(len(models), os.cpu_count() or 1)
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                found = list(pool.map(one, range(len(models))))
-        else:
-            found = [one(k) for k in range(len(models))]
+        found = run_members(one, len(models))
         out = []
         for k, (m, table) in enumerate(zip(models, found)):
             table = _in_bbox(table, m)

@@ -12,7 +12,14 @@ only through :meth:`Pointing.from_model`.
 """
 
 from webbcal.wcs.imaging import bounding_box, footprint, imaging_wcs, s_region, subarray_offset
-from webbcal.wcs.output import OutputGrid, fiducial, output_grid, scale_at, tan_grid_wcs
+from webbcal.wcs.output import (
+    OutputGrid,
+    fiducial,
+    mean_pixel_area,
+    output_grid,
+    scale_at,
+    tan_grid_wcs,
+)
 from webbcal.wcs.pointing import Pointing, v2v3_to_sky, va_correction
 from webbcal.wcs.sip import SipFit, fit_sip
 
@@ -25,6 +32,7 @@ __all__ = [
     "fit_sip",
     "footprint",
     "imaging_wcs",
+    "mean_pixel_area",
     "output_grid",
     "s_region",
     "scale_at",

@@ -36,7 +36,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OutputGrid", "bbox_corners", "fiducial", "output_grid", "scale_at", "tan_grid_wcs"]
+__all__ = [
+    "OutputGrid",
+    "bbox_corners",
+    "fiducial",
+    "mean_pixel_area",
+    "output_grid",
+    "scale_at",
+    "tan_grid_wcs",
+]
 
 
 @dataclass(frozen=True)
@@ -132,11 +140,58 @@ def scale_at(wcs: WCS, ra: float, dec: float) -> float:
     return math.sqrt(sep(1) * sep(2))
 
 
+def _unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    lon, lat = np.radians(ra), np.radians(dec)
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], -1)
+
+
+def mean_pixel_area(
+    wcs: WCS, xrange: tuple[int, int], yrange: tuple[int, int], *, spacing: int = 15
+) -> float | None:
+    """Mean solid angle [sr] of the pixels of a rectangle of pixel centres.
+
+    The outline through the centres of pixels ``xrange[0]..xrange[1]`` by
+    ``yrange[0]..yrange[1]`` (inclusive, points at most ``spacing`` pixels apart) is
+    mapped to the sky; its solid angle, divided by the rectangle's area in pixels
+    ``(x1 - x0) * (y1 - y0)``, is the mean pixel area, as the official resample computes
+    it for the intensity scale. The solid angle is exact up to the outline's sampling: the
+    outline is drawn in a Lambert azimuthal equal-area projection about its centre, where
+    plane areas are solid angles. None when the rectangle is degenerate or the WCS is not
+    finite on the outline.
+    """
+    (x0, x1), (y0, y1) = xrange, yrange
+    if x1 <= x0 or y1 <= y0:
+        return None
+    nxs = max(1, math.ceil((x1 - x0) / spacing))
+    nys = max(1, math.ceil((y1 - y0) / spacing))
+    bx = np.linspace(x0, x1, nxs, endpoint=False)
+    by = np.linspace(y0, y1, nys, endpoint=False)
+    x = np.concatenate([bx, np.full(nys, x1), bx[::-1] + (x1 - x0) / nxs, np.full(nys, x0)])
+    y = np.concatenate([np.full(nxs, y0), by, np.full(nxs, y1), by[::-1] + (y1 - y0) / nys])
+    ra, dec = wcs(x, y, with_bounding_box=False)
+    cra, cdec = wcs(0.5 * (x0 + x1), 0.5 * (y0 + y1), with_bounding_box=False)
+    if not (np.all(np.isfinite(ra)) and np.all(np.isfinite(dec)) and np.isfinite(cra)):
+        return None
+    p = _unit_vectors(np.asarray(ra, float), np.asarray(dec, float))
+    c = _unit_vectors(np.float64(cra), np.float64(cdec))
+    e1 = np.cross([0.0, 0.0, 1.0], c)
+    if np.linalg.norm(e1) < 1e-12:  # centre at a pole
+        e1 = np.array([1.0, 0.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(c, e1)
+    u, v = p @ e1, p @ e2
+    norm = np.hypot(u, v)
+    radius = np.sqrt(np.clip(2.0 * (1.0 - p @ c), 0.0, None))  # equal-area radius
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.where(norm > 0, radius / norm, 1.0)
+    u, v = u * k, v * k
+    area = 0.5 * abs(float(np.sum(u * np.roll(v, -1) - np.roll(u, -1) * v)))
+    return area / float((x1 - x0) * (y1 - y0))
+
+
 def _pc(angle_deg: float, vparity: int) -> np.ndarray:
     a = math.radians(angle_deg)
-    return np.array(
-        [[vparity * math.cos(a), math.sin(a)], [-vparity * math.sin(a), math.cos(a)]]
-    )
+    return np.array([[vparity * math.cos(a), math.sin(a)], [-vparity * math.sin(a), math.cos(a)]])
 
 
 def _sky_model(pc: np.ndarray, scale_deg: float, crval: tuple[float, float]):
@@ -235,6 +290,4 @@ def output_grid(
         "output grid %dx%d, %.5f arcsec/pixel, CRVAL (%.7f, %.7f), PA %.3f deg",
         shape[1], shape[0], scale, center[0], center[1], angle,
     )  # fmt: skip
-    return OutputGrid(
-        wcs, shape, (float(offset[0]), float(offset[1])), center, pc, scale
-    )
+    return OutputGrid(wcs, shape, (float(offset[0]), float(offset[1])), center, pc, scale)

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: Version of the files' content and layout (bumped with the truth recipe or the formats).
-BUILDER_VERSION = props_mod.RECIPE_VERSION * 100 + 2  # +1 per change to the embedded files
+BUILDER_VERSION = props_mod.RECIPE_VERSION * 100 + 3  # +1 per change to the embedded files
 
 #: DATE written in every embedded file (fixed: builds are byte-for-byte reproducible).
 BUILD_DATE = "2026-01-01T00:00:00"

@@ -12,6 +12,7 @@ from webbcal.instruments.detectors import detectors, get_detector
 from webbcal.instruments.filters import filters as instrument_filters
 from webbcal.instruments.geometry import distortion_models, nominal_pixel_area, pixel_area_map
 from webbcal.instruments.subarrays import subarray_names
+from webbcal.refs.embedded import apcorr_model
 from webbcal.refs.embedded import properties as props_mod
 from webbcal.refs.embedded.headers import full_window, header_for, props_of
 from webbcal.refs.formats import tables, write_asdf, write_fits
@@ -85,19 +86,10 @@ def _photom(entry: Entry, path: Path) -> None:
     write_fits(path, header, {"phot_table": table})
 
 
-#: Encircled-energy fractions tabulated in the APCORR files.
-_EE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
 def _apcorr_rows(inst: str, det: str, filt: str | None, pupil: str | None) -> list[tuple]:
-    """Radius [pixels], aperture correction and sky annulus per EE fraction (Gaussian PSF)."""
+    """Radius [pixels], aperture correction and sky annulus per EE fraction (see apcorr_model)."""
     scale = math.sqrt(nominal_pixel_area(inst, det).arcsec2)
-    sigma = props_mod.psf_fwhm(inst, filt, pupil) / scale / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-    skyin = sigma * math.sqrt(-2.0 * math.log(1e-3)) + 2.0
-    skyout = skyin + max(5.0, skyin)
-    return [
-        (ee, sigma * math.sqrt(-2.0 * math.log(1.0 - ee)), 1.0 / ee, skyin, skyout) for ee in _EE
-    ]
+    return apcorr_model.apcorr_rows(inst, props_mod.psf_fwhm(inst, filt, pupil), scale)
 
 
 def _first_detector(inst: str, channel: str | None = None) -> str:
@@ -125,7 +117,7 @@ def _apcorr(entry: Entry, path: Path) -> None:
             for filt, pupil in _band_elements(inst, det):
                 rows.extend((filt, pupil, *r) for r in _apcorr_rows(inst, det, filt, pupil))
     table = tables.table(tables.APCORR[inst], rows)
-    header = header_for(entry, "Aperture corrections for a Gaussian PSF", detector=False)
+    header = header_for(entry, "Aperture corrections, pixel-sampled Gaussian PSF", detector=False)
     write_fits(path, header, {"apcorr_table": table})
 
 

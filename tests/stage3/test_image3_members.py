@@ -1,0 +1,47 @@
+"""Stage 3 memory bounds: file-backed exposure views and member batches."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from webbcal.core import Exposures
+from webbcal.datamodels import ImageModel
+from webbcal.pipelines.calwebb_image3 import _FileBacked
+from webbcal.steps._members import member_workers, run_members
+
+
+def _saved(tmp_path):
+    model = ImageModel(data=np.ones((8, 8), np.float32))
+    model.dq = np.zeros((8, 8), np.uint32)
+    model.err = np.full((8, 8), 2.0, np.float32)
+    model.var_rnoise = np.full((8, 8), 4.0, np.float32)
+    return model.save(tmp_path / "one_cal.fits")
+
+
+def test_file_backed_view_reads_the_file_and_forwards_the_rest(tmp_path):
+    path = _saved(tmp_path)
+    model = ImageModel(path)
+    member = type("Member", (), {"path": path})()
+    view = _FileBacked.wrap(Exposures([model], [member])).models[0]
+    assert isinstance(view, _FileBacked) and view.model is model
+    assert np.all(view.err == 2.0) and np.all(view.var_rnoise == 4.0)
+    view.dq[0, 0] = 16  # SCI and DQ are the model's own: changes stay
+    assert model.dq[0, 0] == 16 and view.dq[0, 0] == 16
+    view.err = np.full((8, 8), 3.0, np.float32)  # an array set through the view is kept
+    assert np.all(view.err == 3.0) and np.all(model.err == 3.0)
+    view.meta.background.level = 1.5
+    assert model.meta.background.level == 1.5
+    assert _FileBacked.unwrap(Exposures([view])).models[0] is model
+
+
+def test_models_not_from_the_association_are_not_wrapped(tmp_path):
+    model = ImageModel(data=np.zeros((4, 4), np.float32))
+    assert _FileBacked.wrap(Exposures([model])).models[0] is model
+
+
+def test_run_members_keeps_order_and_hands_results_over():
+    assert run_members(lambda k: k * k, 5) == [0, 1, 4, 9, 16]
+    got = {}
+    out = run_members(lambda k: -k, 4, got.__setitem__, workers=3)
+    assert got == {0: 0, 1: -1, 2: -2, 3: -3} and out == [None] * 4
+    assert 1 <= member_workers(4) <= 4 and member_workers(1) == 1
