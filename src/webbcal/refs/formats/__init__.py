@@ -89,5 +89,9 @@ def read_reference(path: str | os.PathLike) -> Any:
     if path.suffix.lower() == ".asdf":
         return read_asdf(path)
     from webbcal import datamodels
+    from webbcal.refs.native import serve_native
+    from webbcal.refs.store import default_root
 
-    return datamodels.open(path)
+    model = datamodels.open(path)
+    serve_native(model, path, default_root())
+    return model
