@@ -287,9 +287,13 @@ class Detector1Pipeline(Pipeline):
         ints_arrays = _empty_rates((nints, ny, nx))
         rate_meta = ints_meta = None
         crs = []
-        for y0, y1 in row_bands(ny, band):
+        bands = row_bands(ny, band)
+        rows = max(min(ny, y1 + 1) - max(0, y0 - 1) for y0, y1 in bands)
+        size = nints * spill.shape[1] * rows * nx
+        buffers = (np.empty(size, np.float32), np.empty(size, np.uint8))  # reused by bands
+        for y0, y1 in bands:
             h0, h1 = max(0, y0 - 1), min(ny, y1 + 1)
-            data, gdq = spill.read_band(h0, h1)
+            data, gdq = spill.read_band(h0, h1, buffers)
             halo = band_model(meta_source, data, gdq, pixeldq[h0:h1].copy(), h0,
                               _rows(extras, h0, h1))  # fmt: skip
             halo = self.run_step("jump", halo)

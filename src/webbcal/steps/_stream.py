@@ -109,16 +109,27 @@ class Spill:
                 f.write(np.ascontiguousarray(array).data)
         self.written += len(data)
 
-    def read_band(self, y0: int, y1: int) -> tuple[np.ndarray, np.ndarray]:
+    def read_band(
+        self, y0: int, y1: int, buffers: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows ``y0:y1`` of every integration and group: (data, GROUPDQ) copies.
 
         Read with plain I/O: a memory map would bring neighbouring rows of every plane
-        into the process's memory.
+        into the process's memory. ``buffers`` (flat float32 and uint8 arrays at least as
+        large as the band) are filled instead of new arrays: reusing them for every band
+        spares the page faults of fresh memory.
         """
         nints, ngroups, ny, nx = self.shape
+        shape = (nints, ngroups, y1 - y0, nx)
+        size = int(np.prod(shape))
         out = []
-        for path, dtype in ((self.data_path, np.float32), (self.gdq_path, np.uint8)):
-            band = np.empty((nints, ngroups, y1 - y0, nx), dtype)
+        for k, (path, dtype) in enumerate(
+            ((self.data_path, np.float32), (self.gdq_path, np.uint8))
+        ):
+            if buffers is None:
+                band = np.empty(shape, dtype)
+            else:
+                band = buffers[k][:size].reshape(shape)
             itemsize = band.itemsize
             plane = ny * nx * itemsize
             with path.open("rb", buffering=0) as f:
