@@ -240,15 +240,7 @@ def astropy_clip_bounds(buf, n, sigma_lower, sigma_upper, maxiters):
             )
         else:
             med = _kth_smallest(buf, count, (count - 1) // 2)
-        mean = 0.0
-        for i in range(count):
-            mean += buf[i]
-        mean /= count
-        var = 0.0
-        for i in range(count):
-            d = buf[i] - mean
-            var += d * d
-        std = math.sqrt(var / count)
+        std = _std(buf, count)
         lower = med - sigma_lower * std
         upper = med + sigma_upper * std
         new_count = 0
@@ -299,15 +291,7 @@ def clip_bounds(buf, n, sigma_lower, sigma_upper, maxiters, s1, s2):
     upper = np.nan
     while True:
         med = median_branchless(buf, count, s1, s2)
-        mean = 0.0
-        for i in range(count):
-            mean += buf[i]
-        mean /= count
-        var = 0.0
-        for i in range(count):
-            d = buf[i] - mean
-            var += d * d
-        std = math.sqrt(var / count)
+        std = _std(buf, count)
         lower = med - sigma_lower * std
         upper = med + sigma_upper * std
         new_count = 0
@@ -367,3 +351,17 @@ if __name__ == "__main__":
     from pathlib import Path
 
     Path(__file__).with_name("_sortnet.py").write_text(render_sortnet())
+
+
+@njit(cache=True, nogil=True)
+def _std(buf, count):
+    """Population standard deviation of ``buf[:count]`` (two passes, in data order)."""
+    mean = 0.0
+    for i in range(count):
+        mean += buf[i]
+    mean /= count
+    var = 0.0
+    for i in range(count):
+        d = buf[i] - mean
+        var += d * d
+    return math.sqrt(var / count)
