@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import os
-import secrets
 import weakref
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from astropy.io import fits
 
+from ..atomic import atomic_write
 from ..errors import InputError
 from .asdf_io import AsdfSource, write_asdf
 from .declare import Array, Table, coerce_array, coerce_table
@@ -401,10 +399,10 @@ class DataModel:
                 tree = {"meta": meta.to_dict(), **self._extra_tree}
                 for name, _spec, array in self._present():
                     tree[name] = array
-                _atomic_write(path, lambda f: write_asdf(f, tree))
+                atomic_write(path, lambda f: write_asdf(f, tree))
             else:
                 hdulist = self._to_hdulist()
-                _atomic_write(path, lambda f: hdulist.writeto(f, output_verify="silentfix"))
+                atomic_write(path, lambda f: hdulist.writeto(f, output_verify="silentfix"))
         except BaseException:
             for key, value in before.items():
                 if value is None:
@@ -522,22 +520,3 @@ def open_source(path: Path, *, memmap: bool = True) -> Source:
     )
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write via ``write`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    A reader never sees a partial file, and a failure (or a killed process) leaves
-    ``path`` as it was. The data are not forced to disk (no fsync): that makes the process
-    wait for the disk on every product, and it only matters for a machine that loses power
-    right after the rename, where a product can be made again from its inputs.
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    log.debug("wrote %s", path)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from webbcal.atomic import atomic_write
 from webbcal.datamodels.declare import Array
 from webbcal.datamodels.model import DataModel
 
@@ -63,7 +63,9 @@ def serve_native(model: Any, path: Path, root: Path) -> None:
             continue
         array = getattr(model, name)
         try:
-            _write_atomic(cached, np.ascontiguousarray(array))
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            contiguous = np.ascontiguousarray(array)
+            atomic_write(cached, lambda f, a=contiguous: np.save(f, a, allow_pickle=False))
         except OSError as exc:  # a read-only store: read from FITS every time
             log.debug("%s: native copy of %s not written (%s)", path.name, name, exc)
             return
@@ -79,15 +81,3 @@ def _large_arrays(model: Any) -> list[str]:
         if shape and int(np.prod(shape)) * np.dtype(spec.dtype).itemsize >= MIN_BYTES:
             names.append(name)
     return names
-
-
-def _write_atomic(target: Path, array: np.ndarray) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".npy", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
