@@ -65,9 +65,9 @@ def main() -> int:
         if stage in times:
             print(f"  {stage:<14s} {times[stage]:9.2f}")
     print(f"  process wall time {wall:.2f} s (imports and start-up included), exit {code}")
-    total = times.get("total", wall)
-    if not args.small:
-        print(f"  total {total:.1f} s: target <= {TARGET_S:.0f} s, ratio {total / TARGET_S:.2f}")
+    if not args.small:  # the target is what the user waits for: the whole process
+        print(f"  total {wall:.1f} s (process wall): target <= {TARGET_S:.0f} s, "
+              f"ratio {wall / TARGET_S:.2f}")  # fmt: skip
     numbers = summary.get("numbers", {})
     pulls = {k: round(v.get("std") or float("nan"), 3) for k, v in numbers.get("pulls", {}).items()}
     print(

@@ -9,6 +9,7 @@ import pytest
 from astropy.io import fits
 
 from webbcal import datamodels as dm
+from webbcal.datamodels import model as model_module
 from webbcal.errors import InputError
 
 from .dm_helpers import make_model
@@ -104,14 +105,14 @@ def test_class_from_layout(tmp_path, shape, dtype, extra, primary, expected):
 # atomic saves
 
 
-def _explode_midway(self, fileobj, **kwargs):
+def _explode_midway(fileobj, plan):
     fileobj.write(b"SIMPLE  =                    T" + b" " * 2000)
     raise OSError("disk full")
 
 
 def test_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
     model = make_model(dm.ImageModel)
-    monkeypatch.setattr(fits.HDUList, "writeto", _explode_midway)
+    monkeypatch.setattr(model_module, "write_fits", _explode_midway)
     with pytest.raises(OSError, match="disk full"):
         model.save(tmp_path / "x_cal.fits")
     assert list(tmp_path.iterdir()) == []
@@ -122,7 +123,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     model = make_model(dm.ImageModel)
     path = model.save(tmp_path / "x_cal.fits")
     before = path.read_bytes()
-    monkeypatch.setattr(fits.HDUList, "writeto", _explode_midway)
+    monkeypatch.setattr(model_module, "write_fits", _explode_midway)
     with pytest.raises(OSError):
         model.save(path)
     assert path.read_bytes() == before

@@ -89,3 +89,15 @@ def test_dq_lookup_table_matches_expand_dq(names):
     stored = np.random.default_rng(2).integers(0, 2**32, (40, 30), dtype=np.uint64)
     stored = stored.astype(np.uint32)
     np.testing.assert_array_equal(_expand(stored.copy(), table), expand_dq(stored, table))
+
+
+def test_read_uncached_reads_without_keeping(tmp_path):
+    model = dm.ImageModel(data=np.ones((4, 5), np.float32))
+    model.err = np.full((4, 5), 2.0, np.float32)
+    path = model.save(tmp_path / "x_cal.fits")
+    with dm.ImageModel(path) as opened:
+        first = opened.read_uncached("err")
+        np.testing.assert_array_equal(first, 2.0)
+        assert opened.read_uncached("err") is not first  # read again: nothing was kept
+        kept = opened.err
+        assert opened.read_uncached("err") is kept  # an array in memory is served as is

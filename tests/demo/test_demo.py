@@ -114,7 +114,7 @@ def test_exposures_are_simulated_here_without_a_cluster(tmp_path):
     from concurrent.futures import Future
     from dataclasses import replace
 
-    from webbcal.demo import _simulate
+    from webbcal.demo import _Simulation
     from webbcal.sim.observation import finish_observation, plan_observation
 
     obs = DemoConfig(small=True, exposures=2, output_dir=str(tmp_path)).observation()
@@ -122,7 +122,10 @@ def test_exposures_are_simulated_here_without_a_cluster(tmp_path):
     plan = plan_observation(obs)
     no_client: Future = Future()
     no_client.set_result(None)
-    sim = finish_observation(plan, _simulate(plan, no_client))
+    simulation = _Simulation(plan, no_client)
+    assert simulation.client is None and simulation.pending == {}
+    sim = finish_observation(plan, simulation.exposures())
     assert [e.config.exposure for e in sim.exposures] == [1, 2]
     assert all(e.files["uncal"].is_file() for e in sim.exposures)
+    assert [e.files["uncal"] for e in sim.exposures] == simulation.uncal
     assert sim.files["asn_image3"].is_file()

@@ -117,6 +117,16 @@ def test_parity_sigma_clipping(only_use_ints):
     assert_parity(data, gdq, pdq, gain, rn, stcal_kw=kw, our_kw=kw)
 
 
+def test_parity_sigma_clipping_full_plane():
+    """A plane left with only JUMP or DO_NOT_USE pixels has its JUMP-only pixels cleared."""
+    data, gdq, pdq, gain, rn, _ = make_ramps(110, 4, 6, 6, seed=11, ncr=40)
+    gdq[7, 2] = 1  # plane (7, 2): DO_NOT_USE but for one pixel, which gets a big jump
+    gdq[7, 2, 3, 3] = 0
+    data[7, 2:, 3, 3] += 5000.0
+    g = assert_parity(data, gdq, pdq, gain, rn)
+    assert g[7, 2, 3, 3] == 0 and (g & 4).any()
+
+
 def test_skipped_when_too_few_usable_groups():
     data, gdq, pdq, gain, rn, _ = make_ramps(1, 4, 8, 8, seed=9, ncr=5)
     gdq[:, 1:3] = 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import os
 
 import pytest
@@ -152,6 +153,29 @@ def test_run_files_and_summary_file(tmp_path, client, toys):
     step_names = [s["name"] for s in data["members"][0]["steps"]]
     assert step_names == ["toy_add", "toy_smooth"]
     assert all(s["peak_rss_mb"] > 0 for s in data["members"][0]["steps"])
+
+
+def test_members_wait_for_the_futures_that_make_their_inputs(tmp_path, client, toys):
+    """run_files(pending=...): a member starts once its file is made; a failed maker fails it."""
+    from parallel.toy_pipes import write_exposure
+
+    folder = tmp_path / "in"
+    ready = make_exposures(folder, 1)
+    late = [folder / f"jw0100{i}001001_01101_00001_nrca1_rate.fits" for i in (2, 3)]
+    broken = folder / "jw01004001001_01101_00001_nrca1_rate.fits"
+    pending = {p: client.submit(write_exposure, p, i, pure=False) for i, p in enumerate(late)}
+    pending[broken] = client.submit(operator.truediv, 1, 0, pure=False)  # a maker that fails
+    files = [*ready, *late, broken]
+    summary = run_files(
+        "toy_chain", files, client=client, output_dir=tmp_path / "out", pending=pending
+    )
+    status = [m.status for m in summary.members]
+    assert status == ["complete", "complete", "complete", "failed"]
+    assert "ZeroDivisionError" in summary.members[3].error
+    # the records of the late members hold the fingerprint of their inputs as made
+    again = run_files("toy_chain", files[:3], client=client, output_dir=tmp_path / "out",
+                      resume=True)  # fmt: skip
+    assert again.count("resumed") == 3
 
 
 def test_workers_start_a_local_cluster_of_that_size(tmp_path, toys, client, monkeypatch):

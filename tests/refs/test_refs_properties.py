@@ -116,3 +116,27 @@ def test_flat_photom_psf_and_filter_offsets(miri):
     assert P.filter_offset("MIRI", "F770W") == (0.0, 0.0)
     assert max(map(abs, P.filter_offset("MIRI", "F1500W"))) <= 0.3
     assert P.filter_offset("NIRCAM", "F200W") == (0.0, 0.0)
+
+
+def test_properties_are_drawn_once_per_store_and_mapped_after(tmp_path, monkeypatch):
+    from dataclasses import fields
+
+    monkeypatch.setenv("WEBBCAL_REFS", str(tmp_path))
+    P.detector_properties.cache_clear()
+    try:
+        drawn = P.detector_properties("MIRI", "MIRIMAGE")
+        assert len(list((tmp_path / "native" / "properties").glob("*/meta.json"))) == 1
+        P.detector_properties.cache_clear()
+        mapped = P.detector_properties("MIRI", "MIRIMAGE")
+    finally:
+        P.detector_properties.cache_clear()
+    assert mapped is not drawn and mapped.refpix == drawn.refpix
+    assert mapped.shape == drawn.shape and mapped.rscd_group_skip == drawn.rscd_group_skip
+    assert not mapped.gain.flags.writeable
+    for field in fields(drawn):
+        a, b = getattr(drawn, field.name), getattr(mapped, field.name)
+        if isinstance(a, np.ndarray):
+            assert b.dtype == a.dtype, field.name
+            np.testing.assert_array_equal(a, b, err_msg=field.name)
+        else:
+            assert a == b or (a is None and b is None), field.name

@@ -15,7 +15,7 @@ from webbcal.sim.detector import (
     ipc_convolve,
     simulate_ramp,
 )
-from webbcal.sim.rng import normal, poisson, stream
+from webbcal.sim.rng import normal, normal_row, poisson, poisson_row, stream
 
 
 @njit(cache=False)
@@ -50,6 +50,33 @@ def test_normal_moments():
     assert abs(x.mean()) < 0.01
     assert abs(x.std() - 1.0) < 0.01
     assert abs(np.mean(x**4) - 3.0) < 0.05
+
+
+def test_row_draws_have_normal_and_poisson_moments():
+    z = np.empty(4096)
+    w = np.empty(4096, dtype=np.uint64)
+    parts = []
+    for y in range(100):
+        normal_row(np.uint64(stream(4, 5, 6, y)), z, w)
+        parts.append(z.copy())
+    x = np.concatenate(parts)
+    assert abs(x.mean()) < 0.01 and abs(x.std() - 1.0) < 0.01
+    assert abs(np.mean(x**4) - 3.0) < 0.05
+    from scipy.stats import poisson as poisson_dist
+
+    rng = np.random.default_rng(2)
+    lam = np.full(400_000, 1.5)
+    lam[::1000] = 12.0  # left to the caller (PTRS)
+    u = rng.random(lam.size)
+    n = np.empty_like(lam)
+    done = poisson_row(u, lam, np.exp(-lam).astype(np.float32), n)
+    assert not done and np.all(n[::1000] == -1.0)
+    small = lam < 10
+    exact = poisson_dist.ppf(u[small], 1.5)
+    k = n[small]
+    drawn = k >= 0  # the rest (beyond the sixth term) are left to the caller
+    assert 0 < np.count_nonzero(~drawn) < 1e-2 * k.size and np.all(exact[~drawn] >= 6)
+    assert np.mean(k[drawn] != exact[drawn]) < 1e-4
 
 
 def test_streams_differ_and_repeat():

@@ -7,7 +7,13 @@ import numpy as np
 from webbcal.core import Exposures
 from webbcal.datamodels import ImageModel
 from webbcal.pipelines.calwebb_image3 import _FileBacked
-from webbcal.steps._members import member_workers, run_members
+from webbcal.steps._members import (
+    member_workers,
+    read_arrays,
+    run_members,
+    shared,
+    shared_geometry,
+)
 
 
 def _saved(tmp_path):
@@ -45,3 +51,34 @@ def test_run_members_keeps_order_and_hands_results_over():
     out = run_members(lambda k: -k, 4, got.__setitem__, workers=3)
     assert got == {0: 0, 1: -1, 2: -2, 3: -3} and out == [None] * 4
     assert 1 <= member_workers(4) <= 4 and member_workers(1) == 1
+
+
+def test_read_arrays_reads_what_is_not_kept_in_one_go(tmp_path):
+    path = _saved(tmp_path)
+    model = ImageModel(path)
+    member = type("Member", (), {"path": path})()
+    view = _FileBacked.wrap(Exposures([model], [member])).models[0]
+    view.err = np.full((8, 8), 3.0, np.float32)
+    err, rnoise, data = read_arrays(view, ["err", "var_rnoise", "data"])
+    assert np.all(err == 3.0) and np.all(rnoise == 4.0) and data is model.data
+    assert read_arrays(model, ["var_rnoise"])[0] is model.var_rnoise
+    assert read_arrays(view, []) == []
+
+
+def test_shared_results_live_only_inside_the_block():
+    calls = []
+    key_obj, other = object(), object()
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert shared("k", [key_obj], compute) == 1
+    assert shared("k", [key_obj], compute) == 2  # nothing kept outside a block
+    with shared_geometry():
+        assert shared("k", [key_obj], compute) == 3
+        with shared_geometry():
+            assert shared("k", [key_obj], compute) == 3
+        assert shared("k", [other], compute) == 4  # another object: computed again
+        assert shared("k", [key_obj], compute) == 3
+    assert shared("k", [key_obj], compute) == 5

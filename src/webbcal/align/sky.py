@@ -124,8 +124,9 @@ def _pair_maps(a: _Frame, b: _Frame, ia: int, ib: int, stepsize: int) -> _PairMa
     """The pair's pixel maps (None when their footprints cannot overlap)."""
     if not (_may_overlap(a, b) or _may_overlap(b, a)):
         return None
-    nab = node_map(_mapping(a, b), a.shape, step=stepsize)
-    nba = node_map(_mapping(b, a), b.shape, step=stepsize)
+    # gather_overlap interpolates linearly to pick the nearest pixel: no cubic-error check
+    nab = node_map(_mapping(a, b), a.shape, step=stepsize, tolerance=None)
+    nba = node_map(_mapping(b, a), b.shape, step=stepsize, tolerance=None)
     return _PairMaps(ia, ib, nab, nba)
 
 

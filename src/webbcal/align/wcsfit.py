@@ -201,6 +201,7 @@ class Exposure:
         self._to_frame = wcs.get_transform(frames[0], self.frame)
         self._to_sky = wcs.get_transform(self.frame, frames[-1])
         self._to_pixels = wcs.backward_transform
+        self._sky: tuple[np.ndarray, np.ndarray] | None = None  # sky() through this WCS
 
     def plane(self, v2: np.ndarray, v3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frame coordinates [arcsec] -> this exposure's tangent plane [arcsec]."""
@@ -223,8 +224,12 @@ class Exposure:
         return np.asarray(ra), np.asarray(dec)
 
     def sky(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sky positions of the catalog through the current WCS."""
-        return self.to_sky(self.v2, self.v3)
+        """Sky positions of the catalog through the current WCS (read-only arrays)."""
+        if self._sky is None:
+            ra, dec = self.to_sky(self.v2, self.v3)
+            ra.flags.writeable = dec.flags.writeable = False
+            self._sky = (ra, dec)
+        return self._sky
 
     def inside(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
         """Which sky positions fall on this exposure's array."""

@@ -9,6 +9,10 @@ SKIPPED with the reason ``no <reftype> reference applies``) and ``optional_refty
   :func:`webbcal.refs.read_reference` (a data model for FITS references, an
   ``AsdfReference`` for ASDF ones), once, and closed when the step ends.
 
+Inside :func:`shared_references` (e.g. a streamed Detector1 that runs every step on each
+chunk of integrations), each reference file is opened once for all those step runs and
+closed when the block ends.
+
 Selection goes through a resolver ``(reftype, model) -> Path | None``; the default is
 :func:`best_reference` (``webbcal.refs.best_reference``, imported when first used). A
 ``override_<reftype>`` parameter replaces the selection (``"N/A"``: not applicable).
@@ -17,7 +21,10 @@ Selection goes through a resolver ``(reftype, model) -> Path | None``; the defau
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +32,55 @@ from webbcal.errors import ReferenceFileError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NOT_APPLICABLE", "Refs", "Resolver", "best_reference"]
+__all__ = ["NOT_APPLICABLE", "Refs", "Resolver", "best_reference", "shared_references"]
 
 Resolver = Callable[[str, Any], "Path | None"]
 
 #: The value an override (or a recorded ref_file name) has when no file applies.
 NOT_APPLICABLE = "N/A"
+
+
+#: (path, size, mtime) -> opened reference, inside :func:`shared_references` (per thread).
+_SHARED: ContextVar[dict[tuple[str, int, int], Any] | None] = ContextVar(
+    "webbcal_shared_references", default=None
+)
+
+
+@contextmanager
+def shared_references() -> Iterator[None]:
+    """Within the block, each reference file is opened once for every step run (this thread).
+
+    The models are closed when the block ends; a file that changes on disk meanwhile is
+    opened again.
+    """
+    opened: dict[tuple[str, int, int], Any] = {}
+    token = _SHARED.set(opened)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        for model in opened.values():
+            _close(model)
+
+
+def _close(model: Any) -> None:
+    close = getattr(model, "close", None)
+    if close is not None:
+        close()
+
+
+def _read(path: Path) -> tuple[Any, bool]:
+    """The reference at ``path``, and whether it is shared (not to be closed by a step)."""
+    from webbcal.refs import read_reference
+
+    shared = _SHARED.get()
+    if shared is None:
+        return read_reference(path), False
+    stat = os.stat(path)
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in shared:
+        shared[key] = read_reference(path)
+    return shared[key], True
 
 
 def best_reference(reftype: str, model: Any) -> Path | None:
@@ -75,6 +125,7 @@ class Refs:
         self._resolver = resolver
         self._paths: dict[str, Path | None] = {}
         self._open: dict[str, Any] = {}
+        self._borrowed: set[str] = set()
 
     @property
     def declared(self) -> tuple[str, ...]:
@@ -109,9 +160,9 @@ class Refs:
             path = self.path(reftype)
             if path is None:
                 raise ReferenceFileError(f"{self.owner}: no {reftype} reference applies")
-            from webbcal.refs import read_reference
-
-            self._open[reftype] = read_reference(path)
+            self._open[reftype], shared = _read(path)
+            if shared:
+                self._borrowed.add(reftype)
         return self._open[reftype]
 
     def __getattr__(self, name: str) -> Any:
@@ -140,9 +191,9 @@ class Refs:
         return names
 
     def close(self) -> None:
-        """Close every opened reference model."""
-        for model in self._open.values():
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
+        """Close every reference model this run opened (shared ones stay open)."""
+        for reftype, model in self._open.items():
+            if reftype not in self._borrowed:
+                _close(model)
         self._open.clear()
+        self._borrowed.clear()

@@ -1,4 +1,4 @@
-"""Reading and writing the FITS layout of JWST products.
+"""Reading the FITS layout of JWST products (writing: :mod:`.fits_write`).
 
 Reading (:class:`FitsSource`) opens the file with astropy, loads only the headers, checks
 that the file is complete, and reads an array only when it is asked for: the raw big-endian
@@ -7,50 +7,33 @@ convention, so int16 + BZERO=32768 comes back as uint16). Image HDUs of a plain 
 compressed) file are read with ordinary file reads into one buffer that is byte-swapped in
 place, so an array costs its own size in memory once (no memory map beside a converted
 copy); :meth:`FitsSource.read_planes` reads some planes (and rows) of an array only.
-
-Writing (:func:`build_hdulist`) makes a primary HDU, one image HDU per present array and one
-binary table per present table (EXTNAMEs and dtypes from the class declaration), puts each
-keyword-table entry in its header, restores the cards we read but do not model
-(``extra_fits``), and appends the ASDF extension (EXTNAME='ASDF', one ``ASDF_METADATA`` byte
-column holding a serialized ASDF file with the ``meta`` tree, ``meta.wcs`` included).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 import re
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
 
 from ..errors import InputError
-from .keywords import Keyword
 
 if TYPE_CHECKING:
     from .declare import Array, Table
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "ASDF_EXTNAME",
-    "FitsSource",
-    "build_hdulist",
-    "is_structural",
-    "parse_asdf_bytes",
-    "serialize_asdf",
-]
+__all__ = ["ASDF_COLUMN", "ASDF_EXTNAME", "FitsSource", "is_structural", "parse_asdf_bytes"]
 
 ASDF_EXTNAME = "ASDF"
-_ASDF_COLUMN = "ASDF_METADATA"
+ASDF_COLUMN = "ASDF_METADATA"
 _STRUCTURAL = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|EXTVER|EXTLEVEL|BSCALE|"
     r"BZERO|BLANK|TFIELDS|THEAP|CHECKSUM|DATASUM|ZIMAGE|"
@@ -214,7 +197,7 @@ class FitsSource:
             return {}
         self._check_open()
         try:
-            raw = np.asarray(hdu.data[_ASDF_COLUMN][0]).tobytes()
+            raw = np.asarray(hdu.data[ASDF_COLUMN][0]).tobytes()
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             log.warning("%s: unreadable ASDF extension ignored (%s)", self.path, exc)
             return {}
@@ -447,113 +430,3 @@ def _is_ndarray_ref(value: Any) -> bool:
     if isinstance(tag, str) and "/ndarray-" in tag:
         return True
     return type(value).__name__ == "NDArrayType"
-
-
-# ---------------------------------------------------------------------------------------
-# writing
-
-
-def serialize_asdf(tree: dict) -> bytes:
-    """Serialize a tree as an ASDF file (bytes)."""
-    import asdf
-
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), asdf.config_context() as config:
-        warnings.filterwarnings("ignore", category=asdf.exceptions.AsdfWarning)
-        # the tree is plain data that we made: validating it against the core schemas
-        # costs a third of the dump and changes nothing that is written
-        config.validate_on_write = False
-        asdf.AsdfFile(tree).write_to(buffer)
-    return buffer.getvalue()
-
-
-def _ndarray_ref(extname: str, array: np.ndarray) -> Any:
-    """The official tree's pointer from an array to its FITS extension."""
-    import asdf
-
-    version = "1.1.0" if asdf.versioning.default_version > "1.5.0" else "1.0.0"
-    return asdf.tagged.TaggedDict(
-        {
-            "source": f"fits:{extname},1",
-            "shape": list(array.shape),
-            "datatype": array.dtype.name,
-            "byteorder": "big",
-        },
-        tag=f"tag:stsci.edu:asdf/core/ndarray-{version}",
-    )
-
-
-def build_hdulist(
-    arrays: Iterable[tuple[str, Array, np.ndarray]],
-    tables: Iterable[tuple[str, Table, np.ndarray]],
-    keywords: Iterable[Keyword],
-    meta: dict,
-    flat_meta: dict[str, Any],
-    extra_fits: dict[str, list[tuple[str, Any, str]]],
-    extra_tree: dict[str, Any] | None,
-    asdf_extension: bool,
-) -> fits.HDUList:
-    """Assemble the HDUList of a product (see the module docstring)."""
-    hdulist = fits.HDUList([fits.PrimaryHDU()])
-    by_name = {"PRIMARY": hdulist[0]}
-    refs = {}
-    for name, spec, data in arrays:
-        hdu = fits.ImageHDU(data=data, name=spec.extname, ver=1)
-        hdulist.append(hdu)
-        by_name.setdefault(spec.extname.upper(), hdu)
-        refs[name] = _ndarray_ref(spec.extname, data)
-    for _name, spec, data in tables:
-        hdu = fits.BinTableHDU(data=data, name=spec.extname, ver=1)
-        hdulist.append(hdu)
-        by_name.setdefault(spec.extname.upper(), hdu)
-
-    for kw in keywords:
-        value = flat_meta.get(kw.path)
-        hdu = by_name.get(kw.hdu.upper())
-        if hdu is None or value is None:
-            continue
-        card = _card(kw, value)
-        if card is not None:
-            hdu.header.append(card, end=True)
-
-    for hduname, cards in extra_fits.items():
-        hdu = by_name.get(hduname.upper())
-        if hdu is None:
-            continue
-        for key, value, comment in cards:
-            if key in ("COMMENT", "HISTORY") or key not in hdu.header:
-                hdu.header.append(fits.Card(key, value, comment), end=True)
-
-    if asdf_extension:
-        tree = {"meta": meta, **refs, **(extra_tree or {})}
-        raw = np.frombuffer(serialize_asdf(tree), dtype=np.uint8)[None, :]
-        column = fits.Column(name=_ASDF_COLUMN, format=f"{raw.shape[1]}B", array=raw)
-        hdulist.append(fits.BinTableHDU.from_columns([column], name=ASDF_EXTNAME))
-    return hdulist
-
-
-_PRINTABLE = re.compile(r"[^\x20-\x7e]")
-
-
-def _card(kw: Keyword, value: Any) -> fits.Card | None:
-    """A header card for a keyword-table entry, or None when the value cannot be written."""
-    value = kw.coerce(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        log.debug("not writing %s=%r (FITS headers cannot hold it)", kw.keyword, value)
-        return None
-    if isinstance(value, str):
-        value = _PRINTABLE.sub("?", value)
-    elif not isinstance(value, (bool, int, float)):
-        log.debug("not writing %s: %r is not a header value", kw.keyword, value)
-        return None
-    comment = f"meta.{kw.path}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", VerifyWarning)
-        try:
-            card = fits.Card(kw.keyword, value, comment)
-            _ = card.image
-        except VerifyWarning:
-            card = fits.Card(kw.keyword, value)
-    return card

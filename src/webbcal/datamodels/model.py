@@ -17,7 +17,8 @@ from ..atomic import atomic_write
 from ..errors import InputError
 from .asdf_io import AsdfSource, write_asdf
 from .declare import Array, Table, coerce_array, coerce_table
-from .fits_io import ASDF_EXTNAME, FitsSource, build_hdulist, is_structural
+from .fits_io import ASDF_EXTNAME, FitsSource, is_structural
+from .fits_write import HduPlan, build_hdulist, plan_hdus, write_fits
 from .keywords import KEYWORDS, Keyword
 from .meta import Node, plain
 
@@ -272,6 +273,21 @@ class DataModel:
             return array
         return None
 
+    def read_uncached(self, name: str) -> Any:
+        """A declared array: the one in memory if there is one, else read and not kept.
+
+        For callers that need an array once and must not hold it (Stage 3 exposures keep
+        only SCI and DQ); an array the file does not have is made as by attribute access.
+        """
+        array = self._arrays.get(name)
+        if array is not None:
+            return array
+        spec = self._specs[name]
+        source = self._source
+        if name not in self._absent and source is not None and source.has(name, spec):
+            return self._after_read(name, source.read(name, spec))
+        return self._get(name)
+
     def _set(self, name: str, value: Any) -> None:
         if value is None:
             self._delete(name)
@@ -401,8 +417,8 @@ class DataModel:
                     tree[name] = array
                 atomic_write(path, lambda f: write_asdf(f, tree))
             else:
-                hdulist = self._to_hdulist()
-                atomic_write(path, lambda f: hdulist.writeto(f, output_verify="silentfix"))
+                plan = self._plan()
+                atomic_write(path, lambda f: write_fits(f, plan))
         except BaseException:
             for key, value in before.items():
                 if value is None:
@@ -434,10 +450,10 @@ class DataModel:
         if self.meta.telescope is None:
             self.meta.telescope = "JWST"
 
-    def _to_hdulist(self) -> fits.HDUList:
+    def _plan(self) -> list[HduPlan]:
         present = list(self._present())
         meta = self.meta
-        return build_hdulist(
+        return plan_hdus(
             arrays=[p for p in present if isinstance(p[1], Array)],
             tables=[p for p in present if isinstance(p[1], Table)],
             keywords=self._keywords,
@@ -455,7 +471,7 @@ class DataModel:
         leaves ``meta.filename`` and ``meta.date`` alone.
         """
         self._stamp()
-        return self._to_hdulist()
+        return build_hdulist(self._plan())
 
     # -- lifetime -----------------------------------------------------------------------
     def copy(self) -> DataModel:

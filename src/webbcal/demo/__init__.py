@@ -14,7 +14,8 @@ of a field of stars and galaxies, with cosmic rays and snowballs. The demo
 2. simulates the exposures with :mod:`webbcal.sim` (uncal files and their truth): here
    until the cluster is up, the remaining ones on its workers;
 3. runs Stage 1 -> 2 -> 3 with :func:`webbcal.parallel.run_observation`, through the level-2
-   and level-3 association files it writes, the members of each stage in parallel;
+   and level-3 association files it writes, the members of each stage in parallel; the
+   Stage 1 of an exposure starts as soon as it is simulated;
 4. writes the run report (:mod:`webbcal.report`) and ``demo_summary.json``.
 
 Everything lands in ``output_dir``. ``small=True`` (``--small``) uses the SUB320 subarray
@@ -173,21 +174,25 @@ def run_demo(config: DemoConfig) -> DemoResult:
     with ExitStack() as stack, ThreadPoolExecutor(2) as pool:
         starting = pool.submit(_start_client, stack, config)
         pool.submit(_load_asdf_extensions)  # the first uncal save needs them (seconds)
+        if config.report:
+            pool.submit(_warm_report)  # matplotlib and its fonts, off the report's path
         t0 = time.perf_counter()
         plan = plan_observation(config.observation())
-        sim = finish_observation(plan, _simulate(plan, starting))
-        client = starting.result()
-        result.times["simulate"] = time.perf_counter() - t0
-        log.info(
-            "demo: simulated %d exposure(s) in %.1f s", len(sim.exposures), result.times["simulate"]
-        )
-        uncal = [e.files["uncal"] for e in sim.exposures]
+        simulation = _Simulation(plan, starting)
         chain = run_observation(
-            uncal,
+            simulation.uncal,
             output_dir=out,
-            client=client,
-            workers=1 if client is None else None,
-            product_name=sim.product_name,
+            client=simulation.client,
+            workers=1 if simulation.client is None else None,
+            product_name=plan.product_name,
+            pending=simulation.pending,
+        )
+        sim = finish_observation(plan, simulation.exposures())
+        result.times["simulate"] = simulation.finished - t0
+        log.info(
+            "demo: simulated %d exposure(s) in %.1f s (Stage 1 started on the first ones)",
+            len(sim.exposures),
+            result.times["simulate"],
         )
     result.observation = chain
     for stage, name in zip(chain.stages, ("stage1", "stage2", "stage3"), strict=False):
@@ -206,29 +211,59 @@ def run_demo(config: DemoConfig) -> DemoResult:
     return result
 
 
-def _simulate(plan: Any, starting: Future) -> list[Any]:
-    """Simulate every exposure of ``plan``: here until the Dask client is up, then on it.
+class _Simulation:
+    """The exposures of ``plan``: simulated here until the Dask client is up, then on it.
 
-    The cluster starts in the background; the exposures simulated meanwhile are done in
-    this process, the rest are spread over the workers (one exposure per worker at a time)
-    so that their serial parts (file writing, tables) overlap.
+    The cluster starts in the background; the first exposure (it routes the chain) and
+    those simulated meanwhile are done in this process. The rest go to the workers (one
+    exposure per worker at a time) as futures, ``pending``: Stage 1 of each exposure starts
+    as soon as it is written, so a worker never waits for the whole set to be simulated.
     """
-    from webbcal.sim.observation import simulate_planned
 
-    n = len(plan.exposures)
-    done: dict[int, Any] = {}
-    k = 0
-    while k < n and not (starting.done() and starting.exception() is None):
-        done[k] = simulate_planned(plan, k)
-        k += 1
-    client = starting.result() if k < n else None
-    if client is not None and k < n:
-        futures = [client.submit(simulate_planned, plan, j, pure=False) for j in range(k, n)]
-        done.update(zip(range(k, n), client.gather(futures), strict=True))
-    while k < n and k not in done:  # no cluster (one worker): all here
-        done[k] = simulate_planned(plan, k)
-        k += 1
-    return [done[j] for j in range(n)]
+    def __init__(self, plan: Any, starting: Future) -> None:
+        from webbcal.sim.observation import simulate_planned
+
+        self.plan = plan
+        n = len(plan.exposures)
+        self.uncal = [_uncal_path(cfg) for cfg in plan.exposures]
+        self.local: dict[int, Any] = {}
+        k = 0
+        while k < n and (k == 0 or not (starting.done() and starting.exception() is None)):
+            self.local[k] = simulate_planned(plan, k)
+            k += 1
+        self.finished = time.perf_counter()
+        self.client = starting.result() if k < n else None
+        self.remote: dict[int, Any] = {}
+        if self.client is None:
+            for j in range(k, n):  # no cluster (one worker): all here
+                self.local[j] = simulate_planned(plan, j)
+            self.finished = time.perf_counter()
+            return
+        for j in range(k, n):
+            future = self.client.submit(simulate_planned, plan, j, pure=False)
+            future.add_done_callback(self._done)
+            self.remote[j] = future
+
+    @property
+    def pending(self) -> dict[Path, Any]:
+        """Uncal file -> the Dask future simulating it."""
+        return {self.uncal[j]: future for j, future in self.remote.items()}
+
+    def _done(self, _future: Any) -> None:
+        self.finished = max(self.finished, time.perf_counter())
+
+    def exposures(self) -> list[Any]:
+        """The truth of every exposure, in order (waits for the remote ones)."""
+        remote = {}
+        if self.remote:
+            truths = self.client.gather(list(self.remote.values()))
+            remote = dict(zip(self.remote, truths, strict=True))
+        return [self.local.get(j, remote.get(j)) for j in range(len(self.uncal))]
+
+
+def _uncal_path(cfg: Any) -> Path:
+    """Where the simulator writes the uncal file of an exposure configuration."""
+    return Path(cfg.output_dir).resolve() / f"{cfg.basename}_uncal.fits"
 
 
 def _load_asdf_extensions() -> None:
@@ -236,6 +271,13 @@ def _load_asdf_extensions() -> None:
     import asdf
 
     len(asdf.get_config().extensions)
+
+
+def _warm_report() -> None:
+    """Import matplotlib and load its fonts while the simulator computes ramps."""
+    from webbcal.report.figures import warm_up
+
+    warm_up()
 
 
 def _start_client(stack: ExitStack, config: DemoConfig) -> Any:

@@ -22,6 +22,10 @@ from webbcal.kernels._nbstats import (
 from webbcal.kernels._sortnet import UNROLLED_MAXN
 
 ITERATIVE, SINGLE_PASS, SIGMA_CLIP = 0, 1, 2
+#: Columns whose groups the primary detection gathers at a time (time series) and the
+#: number of (integration, group) planes above which it does so.
+_BLOCK = 16
+_TRANSPOSE_MIN = 256
 
 
 # ----------------------------------------------------------------------------------------
@@ -105,10 +109,11 @@ def _plain_median(fd, tmp, ntot):
 
 
 @njit(cache=True, nogil=True)
-def _sigclip_pixel(
-    fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qbuf, x, ng, bad, s1, s2
-):
-    """Sigma clipping across integrations (or all differences) of one pixel."""
+def _sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qrow, ng, bad, s1, s2):
+    """Sigma clipping across integrations (or all differences) of one pixel.
+
+    ``qrow[i * ng + g]`` is the pixel's GROUPDQ.
+    """
     nf = 0
     if only_use_ints:
         for d in range(nd):
@@ -121,7 +126,7 @@ def _sigclip_pixel(
             lo, hi = clip_bounds(tmp, c, thr, thr, maxiters, s1, s2)
             for i in range(nints):
                 v = fd[i * nd + d]
-                if math.isfinite(v) and (v < lo or v > hi) and qbuf[i * ng + d + 1, x] & bad == 0:
+                if math.isfinite(v) and (v < lo or v > hi) and qrow[i * ng + d + 1] & bad == 0:
                     fk[nf] = i * nd + d
                     nf += 1
     else:
@@ -137,20 +142,21 @@ def _sigclip_pixel(
             if math.isfinite(v) and (v < lo or v > hi):
                 i = k // nd
                 d = k - i * nd
-                if qbuf[i * ng + d + 1, x] & bad == 0:
+                if qrow[i * ng + d + 1] & bad == 0:
                     fk[nf] = k
                     nf += 1
     return nf
 
 
 @njit(cache=True, nogil=True)
-def _count_triggers(fd, tmp, ntot, nints, nd, ng, rnterm, qbuf, x, jump, min_nb, max_nb):
+def _count_triggers(fd, tmp, ntot, nints, nd, ng, rnterm, qrow, jump, min_nb, max_nb):
+    """Jumps of one pixel between the neighbour-flagging limits (``qrow``: its GROUPDQ)."""
     med = _plain_median(fd, tmp, ntot)
     sig = _sigma(med, rnterm)
     nt = 0
     for i in range(nints):
         for d in range(nd):
-            if qbuf[i * ng + d + 1, x] & jump:
+            if qrow[i * ng + d + 1] & jump:
                 r = abs(fd[i * nd + d] - med) / sig
                 if r < max_nb and r > min_nb:
                     nt += 1
@@ -191,6 +197,25 @@ def _row_electrons(data, gdq, gain, y, bad):
     return ebuf
 
 
+@njit(cache=True, nogil=True)
+def _gather(data, gdq, gain, y, x0, w, bad, eblk, qblk):
+    """Columns ``x0:x0 + w`` of row ``y``: electrons (NaN where ``bad``) and GROUPDQ.
+
+    ``eblk[b, i * ng + g]``, ``qblk[b, i * ng + g]`` (any layout).
+    """
+    nints, ng = data.shape[0], data.shape[1]
+    for i in range(nints):
+        for g in range(ng):
+            row = i * ng + g
+            for b in range(w):
+                q = gdq[i, g, y, x0 + b]
+                v = data[i, g, y, x0 + b] * gain[y, x0 + b]
+                if q & bad:
+                    v = np.float32(np.nan)
+                qblk[b, row] = q
+                eblk[b, row] = v
+
+
 # ----------------------------------------------------------------------------------------
 # phases
 
@@ -212,7 +237,6 @@ def _primary_row(
     do_nbr,
     min_nb,
     max_nb,
-    fuse,
     dnu,
     sat,
     jump,
@@ -220,83 +244,96 @@ def _primary_row(
     has_trig,
     row_crs,
     row_trig,
+    track,
+    free,
 ):
-    """Primary detection for detector row ``y`` (see :func:`_primary`)."""
+    """Primary detection for detector row ``y`` (see :func:`_primary`).
+
+    With ``track``, ``free[y, i * ng + g]`` is set when a pixel of the row has neither
+    JUMP nor DO_NOT_USE in plane (i, g) after the detection (before the clean-up), for
+    the sigma-clipping rule on planes without such a pixel (:func:`_reset_full_planes`).
+    """
     nints, ng, _, nx = data.shape
     nd = ng - 1
     ntot = nints * nd
+    npl = nints * ng
     bad = dnu | sat
+    both = jump | dnu
     keep = np.uint8(~jump & 0xFF)
-    ebuf = np.empty((nints * ng, nx), np.float32)
-    qbuf = np.empty((nints * ng, nx), np.uint8)
+    # many groups in all (time series): blocks of columns, each pixel's groups contiguous
+    # (cache-friendly); otherwise the whole row, group-major (vectorised gathering)
+    tr = npl > _TRANSPOSE_MIN
+    bw = _BLOCK if tr else nx
+    eblk = np.empty((bw, npl) if tr else (npl, nx), np.float32)
+    qblk = np.empty((bw, npl) if tr else (npl, nx), np.uint8)
     fd = np.empty(ntot)
     fda = np.empty(ntot)
     tmp = np.empty(3 * ntot)
     tmp2 = np.empty(ntot)
     fk = np.empty(ntot, np.int64)
-    for i in range(nints):
-        for g in range(ng):
-            row = i * ng + g
-            for x in range(nx):
-                q = gdq[i, g, y, x]
-                qbuf[row, x] = q
-                v = data[i, g, y, x] * gain[y, x]
-                if q & bad:
-                    v = np.float32(np.nan)
-                ebuf[row, x] = v
     ncr = 0
     ntrig = 0
-    for x in range(nx):
-        r = rn[y, x] * gain[y, x]
-        rnterm = np.float64(r * r) / rnd
-        for i in range(nints):
-            for d in range(nd):
-                fd[i * nd + d] = np.float64(ebuf[i * ng + d + 1, x] - ebuf[i * ng + d, x])
-        if mode == ITERATIVE:
-            nf = _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2)
-        elif mode == SINGLE_PASS:
-            med = _plain_median(fd, tmp, ntot)
-            sig = _sigma(med, rnterm)
-            nf = 0
-            for k in range(ntot):
-                v = fd[k]
-                if math.isfinite(v) and abs(v - med) / sig > thr4:
-                    fk[nf] = k
-                    nf += 1
+    for x0 in range(0, nx, bw):
+        w = min(bw, nx - x0)
+        if tr:
+            _gather(data, gdq, gain, y, x0, w, bad, eblk, qblk)
         else:
-            nf = _sigclip_pixel(
-                fd, tmp, fk, nints, nd, thr4, maxiters, only_use_ints, qbuf, x, ng, bad, fda, tmp2
-            )
-        for j in range(nf):
-            k = fk[j]
-            i = k // nd
-            g = k - i * nd + 1
-            q = qbuf[i * ng + g, x] | jump
-            qbuf[i * ng + g, x] = q
-            gdq[i, g, y, x] = q
-        if not fuse:
-            continue
-        anyj = False
-        for i in range(nints):
-            for g in range(ng):
-                q = qbuf[i * ng + g, x]
+            _gather(data, gdq, gain, y, x0, w, bad, eblk.T, qblk.T)
+        for b in range(w):
+            x = x0 + b
+            erow = eblk[b, :] if tr else eblk[:, b]
+            qrow = qblk[b, :] if tr else qblk[:, b]
+            r = rn[y, x] * gain[y, x]
+            rnterm = np.float64(r * r) / rnd
+            for i in range(nints):
+                for d in range(nd):
+                    fd[i * nd + d] = np.float64(erow[i * ng + d + 1] - erow[i * ng + d])
+            if mode == ITERATIVE:
+                nf = _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2)
+            elif mode == SINGLE_PASS:
+                med = _plain_median(fd, tmp, ntot)
+                sig = _sigma(med, rnterm)
+                nf = 0
+                for k in range(ntot):
+                    v = fd[k]
+                    if math.isfinite(v) and abs(v - med) / sig > thr4:
+                        fk[nf] = k
+                        nf += 1
+            else:
+                nf = _sigclip_pixel(
+                    fd, tmp, fk, nints, nd, thr4, maxiters, only_use_ints, qrow, ng, bad, fda,
+                    tmp2,
+                )
+            for j in range(nf):
+                k = fk[j]
+                i = k // nd
+                g = k - i * nd + 1
+                q = qrow[i * ng + g] | jump
+                qrow[i * ng + g] = q
+                gdq[i, g, y, x] = q
+            anyj = False
+            for p in range(npl):
+                q = qrow[p]
+                if track and q & both == 0:
+                    free[y, p] = 1
                 if q & jump:
                     ncr += 1
                     if q & bad:
                         q &= keep
-                        qbuf[i * ng + g, x] = q
-                        gdq[i, g, y, x] = q
+                        qrow[p] = q
+                        i = p // ng
+                        gdq[i, p - i * ng, y, x] = q
                     else:
                         anyj = True
-        if anyj:
-            has_jump[y, x] = 1
-            if do_nbr:
-                nt = _count_triggers(
-                    fd, tmp, ntot, nints, nd, ng, rnterm, qbuf, x, jump, min_nb, max_nb
-                )
-                if nt > 0:
-                    has_trig[y, x] = 1
-                    ntrig += nt
+            if anyj:
+                has_jump[y, x] = 1
+                if do_nbr:
+                    nt = _count_triggers(
+                        fd, tmp, ntot, nints, nd, ng, rnterm, qrow, jump, min_nb, max_nb
+                    )
+                    if nt > 0:
+                        has_trig[y, x] = 1
+                        ntrig += nt
     row_crs[y] = ncr
     row_trig[y] = ntrig
 
@@ -317,7 +354,6 @@ def _primary(
     do_nbr,
     min_nb,
     max_nb,
-    fuse,
     dnu,
     sat,
     jump,
@@ -325,57 +361,35 @@ def _primary(
     has_trig,
     row_crs,
     row_trig,
+    track,
+    free,
 ):
     """Primary detection, parallel over rows (the work is in :func:`_primary_row`)."""
     for y in prange(data.shape[2]):
-        _primary_row(
-            y,
-            data,
-            gdq,
-            gain,
-            rn,
-            rnd,
-            mode,
-            thr4,
-            thr3,
-            thr2,
-            maxiters,
-            only_use_ints,
-            do_nbr,
-            min_nb,
-            max_nb,
-            fuse,
-            dnu,
-            sat,
-            jump,
-            has_jump,
-            has_trig,
-            row_crs,
-            row_trig,
-        )
+        _primary_row(y, data, gdq, gain, rn, rnd, mode, thr4, thr3, thr2, maxiters,
+                     only_use_ints, do_nbr, min_nb, max_nb, dnu, sat, jump, has_jump,
+                     has_trig, row_crs, row_trig, track, free)  # fmt: skip
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _reset_jump_only_planes(gdq, jump, dnu):
-    """Sigma-clip branch: in planes where every pixel has JUMP or DNU, clear jump-only."""
+@njit(cache=True, nogil=True)
+def _reset_full_planes(gdq, full, jump):
+    """Sigma-clip rule: clear JUMP-only pixels of the ``full[i * ng + g]`` planes.
+
+    (Planes where every pixel has JUMP or DO_NOT_USE, as stcal.) Returns the number of
+    pixels cleared.
+    """
     nints, ng, ny, nx = gdq.shape
-    both = jump | dnu
-    for p in prange(nints * ng):
-        i = p // ng
-        g = p - i * ng
-        full = True
-        for y in range(ny):
-            for x in range(nx):
-                if gdq[i, g, y, x] & both == 0:
-                    full = False
-                    break
-            if not full:
-                break
-        if full:
+    n = 0
+    for i in range(nints):
+        for g in range(ng):
+            if not full[i * ng + g]:
+                continue
             for y in range(ny):
                 for x in range(nx):
                     if gdq[i, g, y, x] == jump:
                         gdq[i, g, y, x] = 0
+                        n += 1
+    return n
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -396,7 +410,7 @@ def _post_count(
     row_crs,
     row_trig,
 ):
-    """Count / clean-up / trigger pass used when the primary pass could not fuse it."""
+    """Count / clean-up / trigger pass, again after :func:`_reset_full_planes`."""
     nints, ng, ny, nx = data.shape
     nd = ng - 1
     ntot = nints * nd
@@ -432,7 +446,7 @@ def _post_count(
                 r = rn[y, x] * gain[y, x]
                 rnterm = np.float64(r * r) / rnd
                 nt = _count_triggers(
-                    fd, tmp, ntot, nints, nd, ng, rnterm, qbuf, x, jump, min_nb, max_nb
+                    fd, tmp, ntot, nints, nd, ng, rnterm, qbuf[:, x], jump, min_nb, max_nb
                 )
                 if nt > 0:
                     has_trig[y, x] = 1

@@ -289,16 +289,22 @@ def clip_bounds(buf, n, sigma_lower, sigma_upper, maxiters, s1, s2):
     iteration = 0
     lower = np.nan
     upper = np.nan
+    total = 0.0
+    for i in range(count):
+        total += buf[i]
     while True:
         med = median_branchless(buf, count, s1, s2)
-        std = _std(buf, count)
+        std = _std_about(buf, count, total / count)
         lower = med - sigma_lower * std
         upper = med + sigma_upper * std
         new_count = 0
+        total = 0.0  # the survivors' sum, in data order (adding 0.0 leaves it exact)
         for i in range(count):
             v = buf[i]
             buf[new_count] = v
-            new_count += (v >= lower) & (v <= upper)
+            keep = (v >= lower) & (v <= upper)
+            new_count += keep
+            total += v if keep else 0.0
         if new_count == count or new_count == 0:
             return lower, upper
         count = new_count
@@ -359,7 +365,12 @@ def _std(buf, count):
     mean = 0.0
     for i in range(count):
         mean += buf[i]
-    mean /= count
+    return _std_about(buf, count, mean / count)
+
+
+@njit(cache=True, nogil=True)
+def _std_about(buf, count, mean):
+    """Population standard deviation of ``buf[:count]`` about its ``mean`` (data order)."""
     var = 0.0
     for i in range(count):
         d = buf[i] - mean

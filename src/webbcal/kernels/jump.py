@@ -50,7 +50,7 @@ from webbcal.kernels._jump_numba import (
     _planes_all,
     _post_count,
     _primary,
-    _reset_jump_only_planes,
+    _reset_full_planes,
 )
 
 __all__ = ["JumpResult", "detect_jumps"]
@@ -338,7 +338,10 @@ def _two_point(
     row_crs = np.zeros(ny, np.int64)
     row_trig = np.zeros(ny, np.int64)
     u8 = np.uint8
-    fuse = mode != SIGMA_CLIP
+    # sigma clipping: which planes keep a pixel with neither JUMP nor DO_NOT_USE
+    track = mode == SIGMA_CLIP
+    nplanes = data.shape[0] * data.shape[1]
+    free = np.zeros((ny, nplanes) if track else (1, 1), np.uint8)
     _primary(
         data,
         gdq,
@@ -354,7 +357,6 @@ def _two_point(
         bool(do_nbr),
         float(min_nb),
         float(max_nb),
-        fuse,
         u8(dnu),
         u8(sat),
         u8(jump),
@@ -362,27 +364,38 @@ def _two_point(
         has_trig,
         row_crs,
         row_trig,
+        track,
+        free,
     )
-    if not fuse:
-        _reset_jump_only_planes(gdq, u8(jump), u8(dnu))
-        _post_count(
-            data,
-            gdq,
-            gain,
-            rn,
-            rnd,
-            bool(do_nbr),
-            float(min_nb),
-            float(max_nb),
-            u8(dnu),
-            u8(sat),
-            u8(jump),
-            has_jump,
-            has_trig,
-            row_crs,
-            row_trig,
-        )
-    n_primary = int(row_crs.sum())
+    n_reset = 0
+    if track:
+        full = free.max(axis=0) == 0
+        if full.any():
+            # rare: stcal clears the JUMP-only pixels of planes that have no pixel free
+            # of JUMP and DO_NOT_USE; the counts and triggers are then made again
+            n_reset = _reset_full_planes(gdq, full, u8(jump))
+            if n_reset:
+                has_jump[:] = 0
+                has_trig[:] = 0
+                recount = np.zeros(ny, np.int64)
+                _post_count(
+                    data,
+                    gdq,
+                    gain,
+                    rn,
+                    rnd,
+                    bool(do_nbr),
+                    float(min_nb),
+                    float(max_nb),
+                    u8(dnu),
+                    u8(sat),
+                    u8(jump),
+                    has_jump,
+                    has_trig,
+                    recount,
+                    row_trig,
+                )
+    n_primary = int(row_crs.sum()) - n_reset
     if do_nbr and row_trig.sum() > 0:
         offsets = np.zeros(ny + 1, np.int64)
         np.cumsum(row_trig, out=offsets[1:])

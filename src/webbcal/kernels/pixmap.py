@@ -6,7 +6,7 @@ astropy models), so :func:`node_map` evaluates the mapping exactly on a coarse g
 nodes (spacing <= ``step`` pixels, always including the first and last row and column) and
 fills the rest by separable 4-point (cubic Lagrange) interpolation in numba. Imaging
 mappings are smooth (polynomial distortion and a gnomonic projection), so the interpolation
-error scales as ``step**4``; it is *measured* on every call at the centres of the coarse
+error scales as ``step**4``; it is *measured* (unless asked not to) at the centres of the coarse
 cells, where it is largest, and the step is halved until it is below ``tolerance`` pixel
 (default 1e-3; the resample step documents < 0.01 pixel). Non-finite node values (points
 outside the WCS domain) make every pixel a node (exact evaluation).
@@ -120,7 +120,7 @@ class NodeMap:
         Input ``(ny, nx)``.
     error : float
         Largest interpolation error measured at the cell centres [output pixels]
-        (0 when every pixel is a node).
+        (0 when every pixel is a node, NaN when not measured).
     """
 
     nodes: np.ndarray
@@ -141,7 +141,7 @@ def node_map(
     shape: tuple[int, int],
     *,
     step: int = 32,
-    tolerance: float = 1e-3,
+    tolerance: float | None = 1e-3,
 ) -> NodeMap:
     """Evaluate ``mapping`` on a node grid fine enough for cubic interpolation.
 
@@ -153,9 +153,10 @@ def node_map(
         Input ``(ny, nx)``, at least 4 x 4.
     step : int
         Largest node spacing [pixels]; 1 makes every pixel a node (exact).
-    tolerance : float
+    tolerance : float or None
         Largest accepted interpolation error [output pixels] at the cell centres; the
-        step is halved (down to 4) until it is met.
+        step is halved (down to 4) until it is met. None: no check (for users that only
+        need the nearest pixel); ``error`` is then NaN.
 
     Returns
     -------
@@ -178,6 +179,8 @@ def node_map(
             step = 1
             continue
         hx, hy = xs[1] - xs[0], ys[1] - ys[0]
+        if tolerance is None:
+            return NodeMap(nodes, float(hx), float(hy), shape, math.nan)
         cx, cy = np.meshgrid(xs[:-1] + 0.5 * hx, ys[:-1] + 0.5 * hy)
         ex, ey = mapping(cx, cy)
         check = _interpolate_points(nodes, hx, hy, cx.ravel(), cy.ravel())

@@ -99,6 +99,24 @@ def row_extents(
     out = np.empty((n, 2), dtype=np.float64)
     npx = xs_left.shape[1]
     nsides = 1 if xs_right.shape[1] == 0 else 2
+    if dh == 0.5:  # corner row k (at y0 - 1/2 + k) is shared by input rows k - 1 and k
+        rows = np.empty((n + 1, 2), dtype=np.float64)
+        for k in prange(n + 1):
+            lo = np.inf
+            hi = -np.inf
+            row = np.empty((npx, 2), dtype=np.float64)
+            for s in range(nsides):
+                _corner_row(xs_left if s == 0 else xs_right, hy, y0 - 0.5 + k, row)
+                for i in range(npx):
+                    v = row[i, 1]
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+            rows[k, 0] = lo
+            rows[k, 1] = hi
+        for r in prange(n):
+            out[r, 0] = min(rows[r, 0], rows[r + 1, 0])
+            out[r, 1] = max(rows[r, 1], rows[r + 1, 1])
+        return out
     for r in prange(n):
         j = y0 + r
         lo = np.inf

@@ -119,6 +119,7 @@ def run_observation(
     product_name: str | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     client: Any = None,
+    pending: Mapping[str | os.PathLike, Any] | None = None,
 ) -> ObservationSummary:
     """Run Stage 1, 2 and 3 on raw exposures through the association files it writes.
 
@@ -139,15 +140,23 @@ def run_observation(
         ``{"calwebb_detector1": {"steps": {"jump": {"rejection_threshold": 5}}}}``.
     client : distributed.Client, optional
         A Dask client to use (``workers`` and ``scheduler`` are then ignored).
+    pending : mapping, optional
+        Exposures still being made (e.g. simulated) -> the futures (Dask futures on
+        ``client``) that make them: their Stage 1 starts as each one is done, while the
+        others already run. The first exposure routes the chain; if it is pending too, the
+        chain waits for it.
 
     """
     t0 = time.perf_counter()
     files = [Path(f).resolve() for f in uncal_files]
     if not files:
         raise InputError("run_observation needs at least one exposure")
+    waiting = {Path(f).resolve(): future for f, future in (pending or {}).items()}
     for path in files:
-        if not path.is_file():
+        if path not in waiting and not path.is_file():
             raise InputError("exposure file not found", path=path)
+    if files[0] in waiting:
+        waiting[files[0]].result()
     out = Path(output_dir or ".").resolve()
     out.mkdir(parents=True, exist_ok=True)
     route = list(stages) if stages is not None else list(stages_for(files[0]))
@@ -172,7 +181,7 @@ def run_observation(
                 break
             kw = {**common, **dict(options.get(alias, {}))}
             if level == 1:
-                stage = run_files(alias, inputs, client=client, **kw)
+                stage = run_files(alias, inputs, client=client, pending=waiting, **kw)
             else:
                 asn_file = _write_asn(inputs, level, name, out, tso)
                 summary.associations[f"level{level}"] = asn_file

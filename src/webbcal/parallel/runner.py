@@ -16,13 +16,12 @@ The summary of a run is written to ``<output_dir>/ledger/<alias>.run.json``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from webbcal.parallel import ledger
 from webbcal.parallel.cluster import dask_client, default_workers
 from webbcal.parallel.display import RunDisplay
 from webbcal.parallel.results import MemberResult, RunSummary
-from webbcal.parallel.tasks import MemberTask, run_member
+from webbcal.parallel.tasks import MemberTask, fingerprint_of, run_member
 
 log = logging.getLogger(__name__)
 
@@ -128,24 +127,53 @@ def run_files(
     output_dir: str | os.PathLike | None = None,
     config_file: str | os.PathLike | None = None,
     client: Any = None,
+    pending: Mapping[str | os.PathLike, Any] | None = None,
     **overrides: Any,
 ) -> RunSummary:
-    """Like :func:`run_association`, for a list of exposure files (``Step.call(file)`` each)."""
+    """Like :func:`run_association`, for a list of exposure files (``Step.call(file)`` each).
+
+    ``pending`` maps some of ``files`` to futures (Dask futures on ``client``, or
+    ``concurrent.futures`` ones) that make them: such a member starts when its future is
+    done, so that e.g. the Stage 1 of the exposures already simulated runs while the others
+    are still being simulated. A future that fails fails its member.
+    """
     cls = pipeline_class(pipeline)
     out = _output_dir(output_dir, overrides)
     options = _options(overrides, out)
     alias = cls.alias
+    makers = {Path(f).resolve(): future for f, future in (pending or {}).items()}
     tasks = []
+    after: dict[str, Any] = {}
     for i, name in enumerate(files):
         path = Path(name).resolve()
         key = f"{i:04d}_{path.name}"
         tasks.append(
-            _task(cls, key, _label(path.name), options, config_file, out, (path,), source=str(path))
+            _task(
+                cls,
+                key,
+                _label(path.name),
+                options,
+                config_file,
+                out,
+                (path,),
+                pending=path in makers,
+                source=str(path),
+            )
         )
+        if path in makers:
+            after[key] = makers[path]
     label = f"{len(tasks)} file(s)" if len(tasks) != 1 else str(tasks[0].source)
-    log.debug("%s: %d file task(s)", alias, len(tasks))
+    log.debug("%s: %d file task(s), %d waiting for their input", alias, len(tasks), len(after))
     return run_tasks(
-        cls, tasks, label, out, workers=workers, scheduler=scheduler, resume=resume, client=client
+        cls,
+        tasks,
+        label,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        client=client,
+        after=after,
     )
 
 
@@ -208,15 +236,20 @@ def run_tasks(
     scheduler: str | None = None,
     resume: bool = False,
     client: Any = None,
+    after: Mapping[str, Any] | None = None,
 ) -> RunSummary:
-    """Run prepared tasks (resume check, cluster or in-process), write the run summary."""
+    """Run prepared tasks (resume check, cluster or in-process), write the run summary.
+
+    ``after`` maps task keys to the futures that make their inputs (see :func:`run_files`).
+    """
     t0 = time.perf_counter()
+    after = after or {}
     results: dict[str, MemberResult] = {}
     if resume:
         _remove_stale(out)
     todo = []
     for task in tasks:
-        done = _completed(task) if resume else None
+        done = _completed(task) if resume and task.key not in after else None
         if done is None:
             todo.append(task)
         else:
@@ -234,9 +267,9 @@ def run_tasks(
     try:
         if todo and in_process:
             for task in todo:
-                results[task.key] = run_member(task, emit=display.handle)
+                results[task.key] = _run_here(task, after.get(task.key), display)
         elif todo:
-            used_workers = _run_on_dask(todo, results, display, workers, scheduler, client)
+            used_workers = _run_on_dask(todo, results, display, workers, scheduler, client, after)
     finally:
         display.close()
     summary = RunSummary(
@@ -255,6 +288,21 @@ def run_tasks(
     return summary
 
 
+def _run_here(task: MemberTask, maker: Any, display: RunDisplay) -> MemberResult:
+    """Run a member in this process, once the future making its input (if any) is done."""
+    if maker is not None:
+        try:
+            maker.result()
+        except Exception as exc:  # the input could not be made: the member fails
+            return _not_run(task, exc)
+    return run_member(task, emit=display.handle)
+
+
+def _run_after(task: MemberTask, _made: Any) -> MemberResult:
+    """Run a member on a Dask worker once its input is made (``_made``: that result)."""
+    return run_member(task)
+
+
 def _run_on_dask(
     todo: list[MemberTask],
     results: dict[str, MemberResult],
@@ -262,17 +310,22 @@ def _run_on_dask(
     workers: int | None,
     scheduler: str | None,
     client: Any,
+    after: Mapping[str, Any],
 ) -> int:
     """Submit the tasks, collect their results as they finish; returns the worker count."""
     if client is not None:
-        return _submit_all(client, todo, results, display)
+        return _submit_all(client, todo, results, display, after)
     n = workers if workers is not None else default_workers(len(todo))
     with dask_client(n, scheduler) as own:
-        return _submit_all(own, todo, results, display)
+        return _submit_all(own, todo, results, display, after)
 
 
 def _submit_all(
-    client: Any, todo: list[MemberTask], results: dict[str, MemberResult], display: RunDisplay
+    client: Any,
+    todo: list[MemberTask],
+    results: dict[str, MemberResult],
+    display: RunDisplay,
+    after: Mapping[str, Any],
 ) -> int:
     from distributed import as_completed
 
@@ -280,15 +333,19 @@ def _submit_all(
     todo = [replace(t, topic=topic) for t in todo]
     client.subscribe_topic(topic, display.dask_handler)
     try:
-        futures = {
-            client.submit(run_member, task, key=f"webbcal-{topic}-{task.key}", pure=False): task
-            for task in todo
-        }
+        futures = {}
+        for task in todo:
+            key = f"webbcal-{topic}-{task.key}"
+            if task.key in after:
+                future = client.submit(_run_after, task, after[task.key], key=key, pure=False)
+            else:
+                future = client.submit(run_member, task, key=key, pure=False)
+            futures[future] = task
         for future in as_completed(futures):
             task = futures[future]
             try:
                 results[task.key] = future.result()
-            except Exception as exc:  # the task could not run or its worker died
+            except Exception as exc:  # the task or its input could not run, or a worker died
                 results[task.key] = _not_run(task, exc)
                 display.handle(
                     {
@@ -313,7 +370,7 @@ def _not_run(task: MemberTask, exc: BaseException) -> MemberResult:
             "try fewer --workers or a larger memory limit"
         )
     else:
-        error = f"it could not run on the Dask worker: {type(exc).__name__}: {exc}"
+        error = f"it could not run: {type(exc).__name__}: {exc}"
     record = ledger.record_path(Path(task.ledger_dir), task.key)
     ledger.write_json_atomic(
         record,
@@ -389,34 +446,23 @@ def _task(
     config_file: str | os.PathLike | None,
     out: Path,
     inputs: Sequence[Path],
+    *,
+    pending: bool = False,
     **where: Any,
 ) -> MemberTask:
-    config = str(Path(config_file).resolve()) if config_file is not None else None
-    config_digest = _file_digest(config) if config else None
-    digest = ledger.fingerprint(
-        f"{cls.__module__}.{cls.__qualname__}",
-        {"options": options, "config": config_digest, "where": where},
-        inputs,
-    )
-    return MemberTask(
+    """A member's task; ``pending``: its input is still being made (fingerprint taken later)."""
+    task = MemberTask(
         key=key,
         label=label,
         pipeline=cls,
         inputs=tuple(str(p) for p in inputs),
         options=options,
-        config_file=config,
+        config_file=str(Path(config_file).resolve()) if config_file is not None else None,
         output_dir=str(out),
         ledger_dir=str(ledger.ledger_dir(out, cls.alias)),
-        fingerprint=digest,
         **where,
     )
-
-
-def _file_digest(path: str) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    except OSError as exc:
-        raise ParameterError(f"cannot read the parameter file: {exc}") from None
+    return task if pending else replace(task, fingerprint=fingerprint_of(task))
 
 
 def _label(name: str) -> str:

@@ -22,6 +22,7 @@ completion record is written (:mod:`webbcal.parallel.ledger`); the member's log 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import socket
@@ -40,14 +41,14 @@ from webbcal.core import progress
 from webbcal.core.inputs import open_model
 from webbcal.core.outputs import Outputs
 from webbcal.core.step import iter_models
-from webbcal.errors import WebbcalError
+from webbcal.errors import ParameterError, WebbcalError
 from webbcal.parallel import ledger
 from webbcal.parallel.recorder import StepRecorder
 from webbcal.parallel.results import MemberResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MemberTask", "run_member"]
+__all__ = ["MemberTask", "fingerprint_of", "run_member"]
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -81,7 +82,8 @@ class MemberTask:
     ledger_dir : str
         Folder of the completion records.
     fingerprint : str
-        Digest of the configuration and inputs (see :func:`ledger.fingerprint`).
+        Digest of the configuration and inputs (see :func:`fingerprint_of`); empty for a
+        member whose input is still being made: it is then taken when the member starts.
     topic : str or None
         Dask event topic for progress events.
 
@@ -101,6 +103,39 @@ class MemberTask:
     ledger_dir: str = "ledger"
     fingerprint: str = ""
     topic: str | None = None
+
+
+def fingerprint_of(task: MemberTask) -> str:
+    """The digest of what the member's products depend on (see :func:`ledger.fingerprint`).
+
+    The pipeline class, the options, the parameter file's content, where the member sits
+    (its file, or its association, product and member index) and its input files.
+
+    Raises
+    ------
+    ParameterError
+        When the parameter file cannot be read.
+
+    """
+    where = {
+        name: getattr(task, name)
+        for name in ("source", "asn_path", "product_index", "member_index")
+        if getattr(task, name) is not None
+    }
+    config = _file_digest(task.config_file) if task.config_file else None
+    cls = task.pipeline
+    return ledger.fingerprint(
+        f"{cls.__module__}.{cls.__qualname__}",
+        {"options": task.options, "config": config, "where": where},
+        [Path(p) for p in task.inputs],
+    )
+
+
+def _file_digest(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise ParameterError(f"cannot read the parameter file: {exc}") from None
 
 
 def run_member(task: MemberTask, emit: Emit | None = None) -> MemberResult:
@@ -127,6 +162,7 @@ def run_member(task: MemberTask, emit: Emit | None = None) -> MemberResult:
 
     ledger_dir = Path(task.ledger_dir)
     ledger_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = task.fingerprint or fingerprint_of(task)
     record_file = ledger.record_path(ledger_dir, task.key)
     started = _now()
     t0 = time.perf_counter()
@@ -158,7 +194,7 @@ def run_member(task: MemberTask, emit: Emit | None = None) -> MemberResult:
             "label": task.label,
             "status": status,
             "error": error,
-            "fingerprint": task.fingerprint,
+            "fingerprint": fingerprint,
             "inputs": list(task.inputs),
             "asn": task.asn_path,
             "outputs": outputs,

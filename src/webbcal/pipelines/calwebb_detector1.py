@@ -51,7 +51,14 @@ from webbcal.core.params import Layer
 from webbcal.datamodels import CubeModel, ImageModel, RampModel
 from webbcal.errors import InputError
 from webbcal.steps._common import cached_references, instrument_of, is_guider, is_tso
-from webbcal.steps._stream import Spill, band_model, chunk_model, row_bands
+from webbcal.steps._stream import (
+    ChunkBuffers,
+    Spill,
+    band_model,
+    chunk_model,
+    core_rows,
+    row_bands,
+)
 from webbcal.steps.dark_current import DarkCurrentStep
 from webbcal.steps.dq_init import DQInitStep
 from webbcal.steps.firstframe import FirstFrameStep
@@ -62,7 +69,7 @@ from webbcal.steps.jump import JumpStep
 from webbcal.steps.lastframe import LastFrameStep
 from webbcal.steps.linearity import LinearityStep
 from webbcal.steps.persistence import PersistenceStep
-from webbcal.steps.ramp_fit import RampFitStep
+from webbcal.steps.ramp_fit import RampFitStep, reused_outputs
 from webbcal.steps.refpix import RefPixStep
 from webbcal.steps.reset import ResetStep
 from webbcal.steps.rscd import RscdStep
@@ -226,7 +233,7 @@ class Detector1Pipeline(Pipeline):
         if why is not None:
             log.info("%s: %.2f GB ramp processed whole: %s", self.name, ramp_bytes / 2**30, why)
             return None
-        target = min(64 * 2**20, max(2**20, params.max_ramp_memory * 2**30 / 8))
+        target = min(_PART_BYTES, max(2**20, params.max_ramp_memory * 2**30 / 4))
         chunk = max(1, target // (5 * ngroups * ny * nx))
         band = max(8, target // (5 * nints * ngroups * nx))
         log.info("%s: %.2f GB ramp: %d integrations per chunk, %d rows per band", self.name,
@@ -242,7 +249,8 @@ class Detector1Pipeline(Pipeline):
         try:
             with cached_references(model):
                 last, extras, pixeldq = self._stream_corrections(model, order, spill, chunk)
-                rate, rateints = self._stream_fits(last, spill, extras, pixeldq, band)
+                with reused_outputs():  # each band's products are copied out at once
+                    rate, rateints = self._stream_fits(last, spill, extras, pixeldq, band)
         finally:
             spill.close()
         rate = self.run_step("gain_scale", rate)
@@ -257,9 +265,10 @@ class Detector1Pipeline(Pipeline):
         pixeldq = np.zeros(model.shape[-2:], np.uint32)
         extras: dict[str, np.ndarray] = {}
         last = None
+        buffers = ChunkBuffers(min(chunk, nints) * int(np.prod(model.shape[1:])))
         for first in range(0, nints, chunk):
             stop = min(nints, first + chunk)
-            part = chunk_model(model, first, stop)
+            part = chunk_model(model, first, stop, buffers)
             for name in order[:-1]:
                 part = self._correct(name, part)
             spill.write(first, part.data, part.groupdq)
@@ -299,11 +308,13 @@ class Detector1Pipeline(Pipeline):
             halo = self.run_step("jump", halo)
             crs.append((halo.meta.exposure.primary_cosmic_rays,
                         halo.meta.exposure.extended_emission_events, h1 - h0))  # fmt: skip
-            # the halo rows are fitted too (pixels are independent in ramp_fit) and
-            # dropped: cheaper than copying the band's core out of the ramp
+            # pixels are independent in ramp_fit: a thin band is fitted without its halo
+            # rows (views; strided access costs ~10% a row), a thick one with them
+            core = slice(y0 - h0, y1 - h0)
+            if y1 - y0 < _THIN_BAND:
+                halo, core = core_rows(halo, core.start, core.stop), slice(None)
             fit = self.run_step("ramp_fit", halo)
             del halo, data, gdq
-            core = slice(y0 - h0, y1 - h0)
             for name, array in rate_arrays.items():
                 array[y0:y1] = getattr(fit.rate, name)[core]
             rate_meta = fit.rate
@@ -324,6 +335,10 @@ class Detector1Pipeline(Pipeline):
 
 
 _RATE_ARRAYS = ("data", "dq", "err", "var_poisson", "var_rnoise")
+#: Bands of fewer rows are fitted without their two halo rows.
+_THIN_BAND = 16
+#: Largest integration chunk / row band of a streamed exposure (float32 + GROUPDQ bytes).
+_PART_BYTES = 128 * 2**20
 
 
 def _empty_rates(shape: tuple[int, ...]) -> dict[str, np.ndarray]:

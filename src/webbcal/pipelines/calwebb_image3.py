@@ -34,12 +34,14 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from webbcal import datamodels
 from webbcal.core import Exposures, Pipeline, Refs, StepResult, param, product, register
+from webbcal.steps._members import shared_geometry
 from webbcal.steps.outlier_detection import OutlierDetectionStep
 from webbcal.steps.resample import ResampleStep
 from webbcal.steps.skymatch import SkyMatchStep
@@ -92,8 +94,7 @@ class _FileBacked:
         model = self._model
         if name in self._KEPT or name in self._set or name not in model.declared():
             return getattr(model, name)
-        with type(model)(model.path) as fresh:
-            return getattr(fresh, name)
+        return model.read_uncached(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._model.declared():
@@ -154,6 +155,11 @@ class _OnDisk:
         with datamodels.open(self._path) as model:
             return getattr(model, name)
 
+    def read_arrays(self, names: Sequence[str]) -> list[Any]:
+        """The arrays ``names``, read from one opening of the file."""
+        with datamodels.open(self._path) as model:
+            return [getattr(model, n) for n in names]
+
     def save(self, path: str | os.PathLike) -> Path:
         """Copy the file to ``path``."""
         shutil.copyfile(self._path, path)
@@ -206,6 +212,10 @@ class Image3Pipeline(Pipeline):
 
     def process(self, target: Exposures, refs: Refs, params: Image3Params) -> Image3Result:
         """Run the Stage 3 steps on the exposures of one association product."""
+        with shared_geometry():  # outlier_detection and resample share grid and pixel maps
+            return self._process(target, params)
+
+    def _process(self, target: Exposures, params: Image3Params) -> Image3Result:
         science = target.of_type("science")
         exposures = science if len(science) else target
         del science  # the lists below are the only ones holding the models

@@ -23,6 +23,7 @@ __all__ = [
     "DQ_FLAGS",
     "catalog_match",
     "dq_counts",
+    "good_pixels",
     "image_pulls",
     "pull_summary",
     "row_detrended_pulls",
@@ -43,40 +44,78 @@ PULL_CLIP = 5.0
 MAX_PULLS = 400_000
 
 
-def image_pulls(
+def good_pixels(
     data: np.ndarray, err: np.ndarray, truth: np.ndarray, dq: np.ndarray | None = None
 ) -> np.ndarray:
-    """``(data - truth) / err`` over good pixels (DQ 0, finite, ERR > 0), flattened."""
-    data, err, truth = (np.asarray(a, dtype=np.float64) for a in (data, err, truth))
+    """Pixels with a pull: finite data, truth and ERR, ERR > 0, and DQ 0 (when given)."""
     good = np.isfinite(data) & np.isfinite(truth) & np.isfinite(err) & (err > 0)
     if dq is not None:
         good &= np.asarray(dq) == 0
-    pulls = (data[good] - truth[good]) / err[good]
-    if pulls.size > MAX_PULLS:
-        pulls = pulls[:: math.ceil(pulls.size / MAX_PULLS)]
-    return pulls
+    return good
+
+
+def _every(count: int) -> int:
+    """The stride that keeps at most MAX_PULLS of ``count`` values."""
+    return math.ceil(count / MAX_PULLS) if count > MAX_PULLS else 1
+
+
+def image_pulls(
+    data: np.ndarray,
+    err: np.ndarray,
+    truth: np.ndarray,
+    dq: np.ndarray | None = None,
+    *,
+    good: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(data - truth) / err`` over good pixels (DQ 0, finite, ERR > 0), flattened.
+
+    ``good`` is :func:`good_pixels` when already known. More than MAX_PULLS good pixels
+    are evenly subsampled (every k-th in memory order); only the kept pulls are computed,
+    in float64.
+    """
+    data, err, truth = np.asarray(data), np.asarray(err), np.asarray(truth)
+    if good is None:
+        good = good_pixels(data, err, truth, dq)
+    index = np.flatnonzero(good)
+    index = index[:: _every(index.size)]
+    values = [np.asarray(a.reshape(-1)[index], dtype=np.float64) for a in (data, truth, err)]
+    return (values[0] - values[1]) / values[2]
 
 
 def row_detrended_pulls(
-    data: np.ndarray, err: np.ndarray, truth: np.ndarray, dq: np.ndarray | None = None
+    data: np.ndarray,
+    err: np.ndarray,
+    truth: np.ndarray,
+    dq: np.ndarray | None = None,
+    *,
+    good: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pulls after subtracting each row's median residual (the row-correlated 1/f part).
 
     The detector's 1/f noise moves whole rows (the fast readout direction of the near-IR
     detectors) together; the reference pixels remove only part of it and the pipeline's
     ERR, as the official one, does not include it. These pulls show whether ERR is honest
-    for the per-pixel noise once that common row term is taken out.
+    for the per-pixel noise once that common row term is taken out. Rows with fewer than
+    16 good pixels are left out; the pulls are subsampled as in :func:`image_pulls`.
     """
-    data, err, truth = (np.asarray(a, dtype=np.float64) for a in (data, err, truth))
-    good = np.isfinite(data) & np.isfinite(truth) & np.isfinite(err) & (err > 0)
-    if dq is not None:
-        good &= np.asarray(dq) == 0
-    resid = np.where(good, data - truth, np.nan)
-    rows = good.sum(axis=1) >= 16
-    with np.errstate(invalid="ignore", divide="ignore"):
-        med = np.nanmedian(resid[rows], axis=1)
-        pulls = (resid[rows] - med[:, None]) / err[rows]
-    return image_pulls(pulls, np.ones_like(pulls), np.zeros_like(pulls))
+    data, err, truth = np.asarray(data), np.asarray(err), np.asarray(truth)
+    if good is None:
+        good = good_pixels(data, err, truth, dq)
+    count = np.count_nonzero(good, axis=1)
+    keep = count >= 16
+    rows = slice(None) if keep.all() else np.flatnonzero(keep)
+    good, count = good[rows], count[rows]
+    resid = np.subtract(data[rows], truth[rows], dtype=np.float64)
+    np.copyto(resid, np.inf, where=~good)  # sorted after every good residual of the row
+    ordered = np.sort(resid, axis=1)
+    k = np.arange(count.size)
+    median = (ordered[k, (count - 1) // 2] + ordered[k, count // 2]) / 2
+    del ordered
+    resid -= median[:, None]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        pulls = resid[good] / np.asarray(err[rows][good], dtype=np.float64)
+    pulls = pulls[np.isfinite(pulls)]
+    return pulls[:: _every(pulls.size)]
 
 
 def pull_summary(pulls: np.ndarray) -> dict[str, float | int]:
@@ -100,9 +139,12 @@ def pull_summary(pulls: np.ndarray) -> dict[str, float | int]:
 
 def dq_counts(dq: np.ndarray) -> dict[str, int]:
     """Pixels with each flag of :data:`DQ_FLAGS` set, and all flagged pixels."""
-    dq = np.asarray(dq).astype(np.uint32, copy=False)
-    counts = {name: int(np.count_nonzero(dq & np.uint32(bit))) for name, bit in DQ_FLAGS.items()}
-    counts["any"] = int(np.count_nonzero(dq))
+    dq = np.asarray(dq)
+    flagged = dq[dq != 0].astype(np.uint32, copy=False)  # few pixels: count their bits
+    counts = {
+        name: int(np.count_nonzero(flagged & np.uint32(bit))) for name, bit in DQ_FLAGS.items()
+    }
+    counts["any"] = int(flagged.size)
     counts["pixels"] = int(dq.size)
     return counts
 

@@ -18,8 +18,11 @@ the reset, dropped frames included, frame ``k`` read at ``t_k = (k + 1) * tframe
    the group is rounded into the uint16 output (or kept as float64 for noise-free tests);
    the first frame read after each reset can be kept as the ZEROFRAME.
 
-Only a few 2-D float64 buffers are held besides the 4-D output, which is written group by
-group, so a full-frame ramp never exists as a float 4-D array.
+Only a few 2-D buffers (the float64 charges, the float32 ``exp(-mean)`` of the Poisson
+draws) are held besides the 4-D output, which is written group by group, so a full-frame
+ramp never exists as a float 4-D array. The per-frame kernels work row by row: the random
+draws of a row come from one counter-based stream (:mod:`webbcal.sim.rng`), the
+arithmetic runs in passes over row buffers that vectorise.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit, prange
 
-from webbcal.sim.rng import normal_pair, poisson, stream
+from webbcal.sim.linearity import invert_linearity, lin_row
+from webbcal.sim.rng import normal_row, poisson, poisson_inverse, poisson_row, stream, uniform
 
 __all__ = [
     "DetectorEffects",
@@ -44,6 +48,9 @@ __all__ = [
 _KEY_PHOTON = 1
 _KEY_DARK = 2
 _KEY_READ = 3
+
+#: Rows per task of the frame kernels (each task has its own row buffers).
+_ROWS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,73 +164,6 @@ class DetectorSetup:
         return self.gain.shape
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _lin_solve(c, target, fmax):
-    """Raw F with ``sum_i c[i] F**i == target`` (Newton; F capped at ``fmax``)."""
-    nc = c.shape[0]
-    f = target - c[2] * target * target if nc > 2 else target
-    if f > fmax:
-        f = fmax
-    for _ in range(30):
-        p = c[nc - 1]
-        dp = 0.0
-        for i in range(nc - 2, -1, -1):
-            dp = dp * f + p
-            p = p * f + c[i]
-        if dp <= 0.0:
-            return fmax
-        step = (p - target) / dp
-        f -= step
-        if f > fmax:
-            return fmax
-        if abs(step) < 1e-7:
-            break
-    return f
-
-
-#: The last read-only coefficient array made pixel-major: (source view, result).
-_PIXEL_MAJOR_LAST: list[tuple[np.ndarray, np.ndarray]] = []
-
-
-def _pixel_major(lcoef: np.ndarray) -> np.ndarray:
-    """(ncoeffs, ny, nx) -> contiguous (ny, nx, ncoeffs) float64, one pixel's terms together.
-
-    The result for a read-only input (the cached detector properties) is kept, so the
-    exposures of an observation transpose the full-frame coefficients once (~1 s).
-    """
-    a = np.asarray(lcoef)
-    key = (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
-    for src, out in _PIXEL_MAJOR_LAST:
-        if (src.__array_interface__["data"][0], src.shape, src.strides, src.dtype.str) == key:
-            return out
-    out = np.ascontiguousarray(np.moveaxis(a, 0, -1), dtype=np.float64)
-    if not a.flags.writeable:
-        _PIXEL_MAJOR_LAST[:] = [(a, out)]  # holding ``a`` keeps its memory (and key) alive
-    return out
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _invert(linear, lt, fmax):
-    ny, nx = linear.shape
-    out = np.empty((ny, nx), dtype=np.float64)
-    for y in prange(ny):
-        for x in range(nx):
-            out[y, x] = _lin_solve(lt[y, x], float(linear[y, x]), fmax[y, x])
-    return out
-
-
-def invert_linearity(linear: np.ndarray, lcoef: np.ndarray, fmax: np.ndarray) -> np.ndarray:
-    """Raw (bias-subtracted) DN ``F`` with ``sum_i c_i F**i = linear`` for every pixel.
-
-    ``lcoef`` is (ncoeffs, ny, nx) as in the LINEARITY reference; ``F`` is capped at ``fmax``.
-    """
-    return _invert(
-        np.ascontiguousarray(linear, dtype=np.float64),
-        _pixel_major(lcoef),
-        np.ascontiguousarray(fmax, dtype=np.float64),
-    )
-
-
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def ipc_convolve(img, kernel, refmask):
     """3x3 IPC convolution with zeros outside the array; reference pixels come out 0."""
@@ -247,10 +187,41 @@ def ipc_convolve(img, kernel, refmask):
     return out
 
 
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _add_row(s, row, k0, k1, k2):
+    """``s[x] += k0 * row[x + 1] + k1 * row[x] + k2 * row[x - 1]`` (zero outside the row)."""
+    nx = s.shape[0]
+    if nx == 1:
+        s[0] += k1 * row[0]
+        return
+    s[0] += k0 * row[1] + k1 * row[0]
+    for x in range(1, nx - 1):
+        s[x] += k0 * row[x + 1] + k1 * row[x] + k2 * row[x - 1]
+    s[nx - 1] += k1 * row[nx - 1] + k2 * row[nx - 2]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _signal_row(qp, qd, kernel, y, do_ipc, s):
+    """Row ``y`` of ``IPC (*) qp + qd`` (or ``qp + qd``) into ``s``."""
+    ny, nx = qp.shape
+    for x in range(nx):
+        s[x] = qd[y, x]
+    if not do_ipc:
+        for x in range(nx):
+            s[x] += qp[y, x]
+        return
+    # kernel[j, i] weighs qp[y + 1 - j, x + 1 - i]
+    _add_row(s, qp[y], kernel[1, 0], kernel[1, 1], kernel[1, 2])
+    if y + 1 < ny:
+        _add_row(s, qp[y + 1], kernel[0, 0], kernel[0, 1], kernel[0, 2])
+    if y >= 1:
+        _add_row(s, qp[y - 1], kernel[2, 0], kernel[2, 1], kernel[2, 2])
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _digitize(v):
     """Round to the nearest integer DN within 0 .. 65535."""
-    v = math.floor(v + 0.5)
+    v = np.floor(v + 0.5)
     if v < 0.0:
         return 0.0
     if v > 65535.0:
@@ -259,24 +230,69 @@ def _digitize(v):
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _accumulate(qp, qd, rate, dark, gain, refmask, dt, seed, iint, iframe, shot, use_dark):
-    ny, nx = qp.shape
+def _poisson_p0(rate, dark, gain, refmask, dt, p0):
+    """``p0[0] = exp(-photon mean)`` and ``p0[1] = exp(-dark mean)`` of one frame (electrons)."""
+    ny, nx = rate.shape
     for y in prange(ny):
-        st = stream(seed, _KEY_PHOTON, iint * 1048576 + iframe, y)
         for x in range(nx):
             if refmask[y, x]:
+                p0[0, y, x] = p0[1, y, x] = 1.0
                 continue
             g = gain[y, x]
-            if shot:
-                n, st = poisson(st, rate[y, x] * g * dt)
-                qp[y, x] += n / g
-                if use_dark:
-                    n, st = poisson(st, dark[y, x] * g * dt)
-                    qd[y, x] += n / g
-            else:
-                qp[y, x] += rate[y, x] * dt
-                if use_dark:
-                    qd[y, x] += dark[y, x] * dt
+            p0[0, y, x] = math.exp(-(rate[y, x] * g * dt))
+            p0[1, y, x] = math.exp(-(dark[y, x] * g * dt))
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _accumulate(qp, qd, rate, dark, gain, refmask, p0, dt, seed, iint, iframe, shot, use_dark):
+    """Add one frame of photo-charge to ``qp`` and of dark charge to ``qd`` (DN).
+
+    With ``shot`` the electrons are Poisson: the uniform draws of a row come first
+    (photon and dark interleaved), then the inversions run over the row; a pixel whose
+    mean is 10 or more (or whose draw lies beyond the sixth term) is drawn separately, in
+    pixel order, from the row's stream continued.
+    """
+    ny, nx = qp.shape
+    nblocks = (ny + _ROWS - 1) // _ROWS
+    for b in prange(nblocks):
+        u = np.empty(nx)
+        ud = np.empty(nx)
+        lam = np.empty(nx)
+        n = np.empty(nx)
+        for y in range(b * _ROWS, min(ny, (b + 1) * _ROWS)):
+            if not shot:
+                for x in range(nx):
+                    if not refmask[y, x]:
+                        qp[y, x] += rate[y, x] * dt
+                        if use_dark:
+                            qd[y, x] += dark[y, x] * dt
+                continue
+            st = stream(seed, _KEY_PHOTON, iint * 1048576 + iframe, y)
+            for x in range(nx):
+                u[x], st = uniform(st)
+                ud[x], st = uniform(st)
+            for x in range(nx):
+                lam[x] = rate[y, x] * gain[y, x] * dt
+            if not poisson_row(u, lam, p0[0, y], n):
+                for x in range(nx):
+                    if n[x] < 0.0 and not refmask[y, x]:
+                        if lam[x] >= 10.0:
+                            n[x], st = poisson(st, lam[x])
+                        else:
+                            n[x] = poisson_inverse(u[x], lam[x], np.float64(p0[0, y, x]))
+            for x in range(nx):
+                if not refmask[y, x]:
+                    qp[y, x] += n[x] / gain[y, x]
+            if use_dark:
+                for x in range(nx):
+                    if ud[x] > p0[1, y, x] and not refmask[y, x]:
+                        g = gain[y, x]
+                        ld = dark[y, x] * g * dt
+                        if ld >= 10.0:
+                            k, st = poisson(st, ld)
+                        else:
+                            k = poisson_inverse(ud[x], ld, np.float64(p0[1, y, x]))
+                        qd[y, x] += k / g
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -294,8 +310,7 @@ def _read_frame(
     bias,
     rn,
     lcoef,
-    fmax,
-    satclip,
+    sat,
     kernel,
     refmask,
     amp_code,
@@ -311,7 +326,9 @@ def _read_frame(
     """Read one frame into ``acc``; on the group's last frame write the group to ``out``.
 
     ``flags`` bits: 1 ipc, 2 nonlinearity, 4 read noise, 8 saturation, 16 quantize,
-    32 this frame is the zero frame (also written to ``zero[iint]``).
+    32 this frame is the zero frame (also written to ``zero[iint]``). Each row goes
+    through passes over row buffers (signal, linearity, read noise, raw DN) that
+    vectorise; only the 64-bit random draws are sequential.
     """
     ny, nx = qp.shape
     do_ipc = (flags & 1) != 0
@@ -320,54 +337,63 @@ def _read_frame(
     do_sat = (flags & 8) != 0
     do_q = (flags & 16) != 0
     do_zero = (flags & 32) != 0
-    for y in prange(ny):
-        st = stream(seed, _KEY_READ, iint * 1048576 + iframe, y)
-        spare = 0.0
-        for x in range(nx):
-            if refmask[y, x]:
-                f = 0.0
+    for b in prange((ny + _ROWS - 1) // _ROWS):
+        s = np.empty(nx)
+        f = np.empty(nx)
+        p = np.empty(nx)
+        dp = np.empty(nx)
+        r = np.empty(nx)
+        z = np.empty(nx)
+        w = np.empty(nx, dtype=np.uint64)
+        bad = np.empty(nx, dtype=np.bool_)
+        for y in range(b * _ROWS, min(ny, (b + 1) * _ROWS)):
+            _signal_row(qp, qd, kernel, y, do_ipc, s)
+            if do_lin:
+                for x in range(nx):
+                    r[x] = max(sat[y, x] - bias[y, x], 1.0) + 5000.0  # Newton cap
+                lin_row(lcoef, r, y, s, f, p, dp, bad)
             else:
-                if do_ipc:
-                    s = 0.0
-                    for j in range(3):
-                        yy = y - (j - 1)
-                        if yy < 0 or yy >= ny:
-                            continue
-                        for i in range(3):
-                            xx = x - (i - 1)
-                            if xx < 0 or xx >= nx:
-                                continue
-                            s += kernel[j, i] * qp[yy, xx]
-                else:
-                    s = qp[y, x]
-                s += qd[y, x]
-                if do_lin:
-                    f = _lin_solve(lcoef[y, x], s, fmax[y, x])
-                else:
-                    f = s
-            raw = bias[y, x] + f + amp_off[amp_code[y, x]] + (drift[y] if fast_x else drift[x])
+                f[:] = s
+            dy = drift[y] if fast_x else 0.0
+            for x in range(nx):
+                v = bias[y, x] + amp_off[amp_code[y, x]] + dy
+                r[x] = v if refmask[y, x] else v + f[x]
+            if not fast_x:
+                for x in range(nx):
+                    r[x] += drift[x]
             if iextra >= 0:
-                raw += extra[iextra, y, x]
+                for x in range(nx):
+                    r[x] += extra[iextra, y, x]
             if do_rn:
-                if x & 1:
-                    z = spare
-                else:
-                    z, spare, st = normal_pair(st)
-                raw += rn[y, x] * z
-            if do_sat and raw > satclip[y, x]:
-                raw = satclip[y, x]
+                normal_row(stream(seed, _KEY_READ, iint * 1048576 + iframe, y), z, w)
+                for x in range(nx):
+                    r[x] += rn[y, x] * z[x]
+            if do_sat:
+                for x in range(nx):
+                    r[x] = min(r[x], min(np.ceil(np.float64(sat[y, x])), 65535.0))
             if do_zero:
-                zero[iint, y, x] = _digitize(raw) if do_q else raw
-            if nframes == 1:
-                v = raw
-            else:
+                _store(zero[iint, y], r, 1.0, do_q)
+            if nframes > 1:
                 if first:
-                    acc[y, x] = raw
+                    acc[y] = r
                 else:
-                    acc[y, x] += raw
-                v = acc[y, x] / nframes
-            if last:
-                out[iint, igroup, y, x] = _digitize(v) if do_q else v
+                    for x in range(nx):
+                        acc[y, x] += r[x]
+                if last:
+                    _store(out[iint, igroup, y], acc[y], 1.0 / nframes, do_q)
+            elif last:
+                _store(out[iint, igroup, y], r, 1.0, do_q)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _store(dst, src, scale, quantize):
+    """``dst = src * scale``, rounded to DN within 0 .. 65535 when ``quantize``."""
+    if quantize:
+        for x in range(dst.shape[0]):
+            dst[x] = _digitize(src[x] * scale)
+    else:
+        for x in range(dst.shape[0]):
+            dst[x] = src[x] * scale
 
 
 def _pink_rows(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
@@ -433,6 +459,7 @@ def simulate_ramp(
     qp = np.zeros((ny, nx), dtype=np.float64)
     qd = np.zeros((ny, nx), dtype=np.float64)
     acc = np.zeros((ny, nx) if nframes > 1 else (1, 1), dtype=np.float64)
+    p0 = np.empty((2, ny, nx) if eff.poisson else (2, 1, 1), dtype=np.float32)
 
     refmask = np.ascontiguousarray(setup.refmask, dtype=np.uint8)
     gain = np.ascontiguousarray(setup.gain, dtype=np.float32)
@@ -443,10 +470,8 @@ def simulate_ramp(
     )
     dark = np.ascontiguousarray(setup.dark_rate, dtype=np.float32)
     rn = np.ascontiguousarray(setup.rn_read, dtype=np.float32)
-    lcoef = _pixel_major(setup.lincoef)
-    sat = np.asarray(setup.saturation, dtype=np.float64)
-    satclip = np.minimum(np.ceil(sat), 65535.0).astype(np.float32)
-    fmax = (np.maximum(sat - bias, 1.0) + 5000.0).astype(np.float32)
+    lcoef = np.ascontiguousarray(setup.lincoef, dtype=np.float32)
+    sat = np.ascontiguousarray(setup.saturation, dtype=np.float32)
     kernel = np.ascontiguousarray(setup.ipc_kernel, dtype=np.float64)
     amp_code = np.ascontiguousarray(setup.amp_code, dtype=np.int8)
     nslow = ny if setup.fast_axis_x else nx
@@ -482,6 +507,8 @@ def simulate_ramp(
         qd.fill(0.0)
         rate_i = rate if variable is None else rate + variable[1][iint] * variable[0]
         rate_i = np.ascontiguousarray(rate_i, dtype=np.float64)
+        if eff.poisson:
+            _poisson_p0(rate_i, dark, gain, refmask, schedule.tframe, p0)
         frng = np.random.default_rng([seed, 0x1F, iint])
         for k in range(nfr):
             _accumulate(
@@ -491,6 +518,7 @@ def simulate_ramp(
                 dark,
                 gain,
                 refmask,
+                p0,
                 schedule.tframe,
                 seed,
                 iint,
@@ -525,8 +553,7 @@ def simulate_ramp(
                 bias,
                 rn,
                 lcoef,
-                fmax,
-                satclip,
+                sat,
                 kernel,
                 refmask,
                 amp_code,

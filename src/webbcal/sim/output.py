@@ -77,13 +77,10 @@ def write_ecsv(table: Table, path: Path) -> None:
     if len(table) == 0 or not all(_plain_column(c) for c in columns):
         table.write(path, format="ascii.ecsv", overwrite=True)
         return
-    text = [np.asarray(c).astype(str) for c in columns]
-    lines = text[0]
-    for t in text[1:]:
-        lines = np.char.add(np.char.add(lines, " "), t)
+    text = [np.asarray(c).astype(str).tolist() for c in columns]
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         table[:0].write(fh, format="ascii.ecsv")
-        fh.write("\n".join(lines.tolist()))
+        fh.write("\n".join(map(" ".join, zip(*text))))
         fh.write("\n")
 
 
@@ -252,7 +249,7 @@ def _truth_rate_hdul(truth: ExposureTruth) -> fits.HDUList:
         ("FLAT", truth.flat),
         ("DARK", truth.dark_rate),
     ):
-        h = fits.ImageHDU(np.asarray(arr, np.float32), name=name)
+        h = fits.ImageHDU(np.asarray(arr, ">f4"), name=name)  # FITS order: no swap on write
         h.header["BUNIT"] = "" if name == "FLAT" else "DN/s"
         h.header["CONTENT"] = docs[name]
         hdus.append(h)

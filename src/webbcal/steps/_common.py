@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from webbcal.core.references import shared_references
 from webbcal.datamodels import GuiderRawModel, Level1bModel, RampModel
 from webbcal.errors import InputError, ReferenceFileError, StepError
 from webbcal.kernels.rawio import int16be_to_float32
@@ -147,8 +148,9 @@ def cached_references(model: Any) -> Iterator[None]:
     """Keep the reference arrays that :func:`ref_array` reads, cut to ``model``'s window.
 
     Inside the block, steps that run on parts of the exposure (integration chunks, row
-    bands) read each reference array from its file once: the cut-out for the whole
-    exposure is kept and each part gets a view of it.
+    bands) open each reference file once (:func:`~webbcal.core.references.shared_references`)
+    and read each reference array once: the cut-out for the whole exposure is kept and each
+    part gets a view of it.
     """
     global _cache
     sub = model.meta.subarray
@@ -157,7 +159,8 @@ def cached_references(model: Any) -> Iterator[None]:
               "SUBSIZE1": nx, "SUBSIZE2": ny}  # fmt: skip
     previous, _cache = _cache, _ReferenceCache(window, {})
     try:
-        yield
+        with shared_references():
+            yield
     finally:
         _cache = previous
 
@@ -344,19 +347,32 @@ def _float_sci(model: Any) -> np.ndarray:
     return read_integrations(model, 0, model.shape[0])
 
 
-def read_integrations(model: Any, first: int, stop: int) -> np.ndarray:
+def read_integrations(
+    model: Any,
+    first: int,
+    stop: int,
+    out: np.ndarray | None = None,
+    raw: np.ndarray | None = None,
+) -> np.ndarray:
     """float32 copy of integrations ``first:stop`` of a raw (or float) 4-D SCI array.
 
     Read group by group from the FITS file when the model has not loaded its SCI array
     (16-bit raw files), so that only the requested integrations are ever in memory.
+    ``out`` (float32, ``(stop - first, ngroups, ny, nx)``, C-contiguous) receives the
+    values instead of a new array and ``raw`` (uint16, flat) is the buffer of the file's
+    samples: reusing both for every chunk of an exposure spares the page faults of fresh
+    memory.
     """
     loaded = getattr(model, "_arrays", {})
     path = model.path
     if "data" not in loaded and path is not None and Path(path).suffix.lower() == ".fits":
-        streamed = _stream_fits_sci(Path(path), model.shape, first, stop)
+        streamed = _stream_fits_sci(Path(path), model.shape, first, stop, out, raw)
         if streamed is not None:
             return streamed
-    return np.array(model.data[first:stop], dtype=np.float32)
+    if out is None:
+        return np.array(model.data[first:stop], dtype=np.float32)
+    out[...] = model.data[first:stop]
+    return out
 
 
 #: Bytes of raw samples read from the file at a time.
@@ -374,7 +390,12 @@ def _read_exactly(f: Any, buffer: np.ndarray, path: Path) -> None:
 
 
 def _stream_fits_sci(
-    path: Path, shape: tuple[int, ...] | None, first: int, stop: int
+    path: Path,
+    shape: tuple[int, ...] | None,
+    first: int,
+    stop: int,
+    out: np.ndarray | None = None,
+    raw: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Read integrations of a 16-bit FITS SCI extension into float32 (None: cannot)."""
     if shape is None or len(shape) != 4:
@@ -391,10 +412,13 @@ def _stream_fits_sci(
         return None
     bzero = float(hdr.get("BZERO", 0.0))
     _, ngroups, ny, nx = shape
-    out = np.empty((stop - first, ngroups, ny, nx), dtype=np.float32)
+    if out is None:
+        out = np.empty((stop - first, ngroups, ny, nx), dtype=np.float32)
     plane = ny * nx
     per_read = max(1, min(ngroups, _READ_BYTES // (2 * plane)))
-    buf = np.empty(per_read * plane, dtype=np.uint16)  # the file's bytes, unswapped
+    if raw is None or raw.size < per_read * plane:
+        raw = np.empty(per_read * plane, dtype=np.uint16)
+    buf = raw[: per_read * plane]  # the file's bytes, unswapped
     with path.open("rb", buffering=0) as f:
         f.seek(offset + first * ngroups * plane * 2)
         for i in range(stop - first):

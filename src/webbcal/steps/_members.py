@@ -6,16 +6,66 @@ pays where the cores outnumber what one exposure keeps busy, and every exposure 
 holds its full-frame work arrays; so members run one at a time up to 3 cores, and one more
 per 4 cores beyond (:func:`member_workers`), each batch finishing before the next starts
 (:func:`run_members`).
+
+Within one ``calwebb_image3`` run, ``outlier_detection`` and ``resample`` drizzle every
+exposure onto the same output grid through the same WCS: :func:`shared_geometry` lets them
+compute that geometry once (the grid, each exposure's pixel map, its mean pixel area).
+Results are kept by :func:`shared` only while a :func:`shared_geometry` block is open,
+under keys holding the very WCS objects they were computed from (never an object that
+merely looks the same), and dropped when the outermost block closes.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
-__all__ = ["member_workers", "run_members"]
+__all__ = ["member_workers", "read_arrays", "run_members", "shared", "shared_geometry"]
+
+T = TypeVar("T")
+
+_LOCK = threading.Lock()
+_MEMO: dict[tuple[Hashable, tuple[int, ...]], tuple[tuple[Any, ...], Any]] = {}
+_DEPTH = [0]
+
+
+@contextmanager
+def shared_geometry() -> Iterator[None]:
+    """Keep the results of :func:`shared` until the outermost such block closes."""
+    with _LOCK:
+        _DEPTH[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _DEPTH[0] -= 1
+            if _DEPTH[0] == 0:
+                _MEMO.clear()
+
+
+def shared(key: Hashable, objects: Sequence[Any], compute: Callable[[], T]) -> T:
+    """``compute()``, or its earlier result for the same ``key`` and the same ``objects``.
+
+    ``objects`` are compared by identity (the WCS objects the result depends on), so they
+    must not be changed in place while the block is open (in ``calwebb_image3`` only
+    ``tweakreg`` changes WCSs, before any step asks); outside a :func:`shared_geometry`
+    block nothing is kept.
+    """
+    with _LOCK:
+        active = _DEPTH[0] > 0
+        entry = _MEMO.get((key, tuple(id(o) for o in objects))) if active else None
+    if entry is not None and all(a is b for a, b in zip(entry[0], objects)):
+        return entry[1]
+    value = compute()
+    if active:
+        with _LOCK:
+            if _DEPTH[0] > 0:
+                _MEMO[(key, tuple(id(o) for o in objects))] = (tuple(objects), value)
+    return value
 
 
 def member_workers(count: int) -> int:
@@ -54,3 +104,13 @@ def run_members(
             for k, result in zip(ks, pool.map(func, ks)):
                 keep(k, result)
     return out
+
+
+def read_arrays(model: Any, names: Sequence[str]) -> list[Any]:
+    """The arrays ``names`` of ``model``, read together when it can (a file-backed view)."""
+    if not names:
+        return []
+    reader = getattr(type(model), "read_arrays", None)
+    if reader is not None:
+        return list(reader(model, names))
+    return [getattr(model, name) for name in names]

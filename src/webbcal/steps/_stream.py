@@ -13,7 +13,9 @@ then works in two passes (see :mod:`webbcal.pipelines.calwebb_detector1`):
    flags need one halo row on each side of a band).
 
 The models made here carry the exposure's metadata with SUBSTRT2/SUBSIZE2 (band) or
-NINTS (chunk) adjusted, so that the steps cut their references correctly.
+NINTS (chunk) adjusted, so that the steps cut their references correctly. Chunks
+(:class:`ChunkBuffers`) and bands (``read_band(buffers=...)``) reuse one set of buffers:
+on virtual machines the first touch of fresh memory costs about as much as the work.
 """
 
 from __future__ import annotations
@@ -31,14 +33,28 @@ from webbcal.steps._common import copy_meta, read_integrations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Spill", "band_model", "chunk_model", "row_bands"]
+__all__ = ["ChunkBuffers", "Spill", "band_model", "chunk_model", "core_rows", "row_bands"]
 
 
-def chunk_model(raw: Any, first: int, stop: int) -> RampModel:
-    """A RampModel of integrations ``first:stop`` of a raw exposure (float32)."""
+def chunk_model(
+    raw: Any, first: int, stop: int, buffers: ChunkBuffers | None = None
+) -> RampModel:
+    """A RampModel of integrations ``first:stop`` of a raw exposure (float32).
+
+    With ``buffers`` the SCI values and a zeroed GROUPDQ are put in them (views) instead
+    of new arrays: the previous chunk's arrays must no longer be needed.
+    """
     out = RampModel()
     copy_meta(raw, out)
-    out.data = read_integrations(raw, first, stop)
+    if buffers is None:
+        out.data = read_integrations(raw, first, stop)
+    else:
+        shape = (stop - first, *raw.shape[1:])
+        out.data = read_integrations(raw, first, stop, buffers.view("data", shape),
+                                     buffers.raw)  # fmt: skip
+        groupdq = buffers.view("groupdq", shape)
+        groupdq.fill(0)
+        out.groupdq = groupdq
     for name in ("zeroframe", "refout"):
         if name in type(raw).declared() and raw.has(name):
             setattr(out, name, np.asarray(getattr(raw, name)[first:stop], np.float32))
@@ -49,6 +65,26 @@ def chunk_model(raw: Any, first: int, stop: int) -> RampModel:
     if "pixeldq" in type(raw).declared() and raw.has("pixeldq"):
         out.pixeldq = np.array(raw.pixeldq)
     return out
+
+
+class ChunkBuffers:
+    """Flat float32 SCI, uint8 GROUPDQ and uint16 raw-sample buffers reused by chunks.
+
+    Parameters
+    ----------
+    size : int
+        Samples of the largest chunk (integrations x groups x rows x columns).
+
+    """
+
+    def __init__(self, size: int) -> None:
+        self.data = np.empty(size, np.float32)
+        self.groupdq = np.empty(size, np.uint8)
+        self.raw = np.empty(min(size, 8 << 20), np.uint16)
+
+    def view(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A C-contiguous ``shape`` view of the start of buffer ``name``."""
+        return getattr(self, name)[: int(np.prod(shape))].reshape(shape)
 
 
 def band_model(
@@ -68,6 +104,24 @@ def band_model(
     sub.ysize = ny
     for name, array in (extras or {}).items():
         setattr(out, name, array)
+    return out
+
+
+def core_rows(band: RampModel, c0: int, c1: int) -> RampModel:
+    """Rows ``c0:c1`` of a band model: views of its arrays, its metadata (SUBSTRT2 moved).
+
+    What ramp_fit needs of a band without its halo rows (fitting the halo too and
+    dropping it would cost ``2 / rows`` more of the fit).
+    """
+    out = RampModel(data=band.data[:, :, c0:c1], groupdq=band.groupdq[:, :, c0:c1],
+                    pixeldq=band.pixeldq[c0:c1])  # fmt: skip
+    out.meta.update(copy.deepcopy(band.meta.to_dict()))
+    sub = out.meta.subarray
+    sub.ystart = int(band.meta.subarray.ystart or 1) + c0
+    sub.ysize = c1 - c0
+    for name in ("zeroframe", "average_dark_current"):
+        if band.has(name):
+            setattr(out, name, getattr(band, name)[..., c0:c1, :])
     return out
 
 

@@ -45,23 +45,23 @@ from webbcal.datamodels import ImageModel, dqflags
 from webbcal.errors import InputError, ParameterError
 from webbcal.kernels.median import median_of_sections, nanmedian_stack
 from webbcal.kernels.outlier import blot, flag_outliers
-from webbcal.kernels.pixmap import NodeMap, node_map
+from webbcal.kernels.pixmap import NodeMap
 from webbcal.kernels.resample_accum import Drizzler, drizzle_weight
 from webbcal.kernels.skystats import STATISTICS, sky_value
 from webbcal.steps._common import exp_type_of, is_tso
 from webbcal.steps._members import run_members
 from webbcal.steps.resample import (
+    common_grid,
+    input_node_map,
     input_pixel_scale,
     input_range,
     intensity_scale,
     measurement_time,
     parse_fillval,
-    pixel_mapping,
     sky_level,
     sky_subtracted,
 )
 from webbcal.steps.skymatch import bad_bits_of
-from webbcal.wcs import Pointing, output_grid
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +199,7 @@ class OutlierDetectionStep(Step):
     # ------------------------------------------------------------------ resampled
     def _with_resampling(self, target, models, p, bad, snr, scale) -> list[np.ndarray]:
         first = models[0]
-        grid = output_grid([m.meta.wcs for m in models], [m.shape for m in models],
-                           Pointing.from_model(first))  # fmt: skip
+        grid = common_grid(models)
         ratio = grid.pixel_scale / input_pixel_scale(first)
         fill = parse_fillval(p.fillval)
         maps: list[NodeMap | None] = [None] * len(models)
@@ -208,7 +207,7 @@ class OutlierDetectionStep(Step):
 
         def drizzle(k: int) -> np.ndarray:
             m = models[k]
-            nm = node_map(pixel_mapping(m.meta.wcs, grid.wcs), m.shape)
+            nm = input_node_map(m, grid.wcs)
             maps[k] = nm
             drz = Drizzler(grid.shape, kernel=p.kernel, pixfrac=p.pixfrac, fillval=fill,
                            weight_type=p.weight_type, pixel_scale_ratio=ratio)  # fmt: skip

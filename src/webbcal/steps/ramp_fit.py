@@ -22,6 +22,8 @@ integration product ``<name>_rateints``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,10 +37,57 @@ from webbcal.steps._common import copy_meta, instrument_of, readout, ref_array, 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RampFitParams", "RampFitResult", "RampFitStep", "rate_models"]
+__all__ = ["RampFitParams", "RampFitResult", "RampFitStep", "rate_models", "reused_outputs"]
 
 #: Fewest groups the LIKELY algorithm accepts.
 LIKELY_MIN_NGROUPS = 4
+
+
+class _OutputBuffers:
+    """Flat arrays, grown on demand, that successive OLS fits write their products into."""
+
+    def __init__(self) -> None:
+        self._flat: dict[str, np.ndarray] = {}
+
+    def _view(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        size = int(np.prod(shape))
+        flat = self._flat.get(name)
+        if flat is None or flat.size < size:
+            flat = self._flat[name] = np.empty(size, dtype)
+        return flat[:size].reshape(shape)
+
+    def _arrays(self, prefix: str, shape: tuple[int, ...]) -> kernel.RateArrays:
+        f = np.float32
+        return kernel.RateArrays(
+            self._view(prefix + "data", shape, f), self._view(prefix + "dq", shape, np.uint32),
+            self._view(prefix + "var_poisson", shape, f),
+            self._view(prefix + "var_rnoise", shape, f), self._view(prefix + "err", shape, f),
+        )  # fmt: skip
+
+    def result(self, nints: int, ny: int, nx: int) -> kernel.RampFitResult:
+        return kernel.RampFitResult(
+            rate=self._arrays("rate_", (ny, nx)), rateints=self._arrays("ints_", (nints, ny, nx))
+        )
+
+
+_reused: _OutputBuffers | None = None
+
+
+@contextmanager
+def reused_outputs() -> Iterator[None]:
+    """Within the block, OLS fits write their products into one reused set of arrays.
+
+    For a caller that fits an exposure in parts (row bands) and copies each part's
+    products out before the next fit: the products' arrays are views of the shared
+    buffers, valid only until the next fit in the block. Reusing the memory spares the
+    page faults of fresh arrays for every part.
+    """
+    global _reused
+    previous, _reused = _reused, _OutputBuffers()
+    try:
+        yield
+    finally:
+        _reused = previous
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,12 +199,14 @@ def _fit_ols(
     if ramp.meta.exposure.zero_frame and ramp.has("zeroframe"):
         zeroframe = ramp.zeroframe
     dark = ramp.average_dark_current if ramp.has("average_dark_current") else None
+    out = None if _reused is None else _reused.result(*(data.shape[:1] + data.shape[2:]))
     return kernel.fit_ramps_ols(
         data, groupdq, ramp.pixeldq, gain, readnoise,
         frame_time=timing.frame_time, group_time=timing.group_time, nframes=timing.nframes,
         groupgap=timing.groupgap, dropframes1=timing.drop_frames1,
         weighting=params.weighting, zeroframe=zeroframe, dark_current=dark,
         suppress_one_group=params.suppress_one_group, clear_first_group_jump=clear_first,
+        out=out,
     )  # fmt: skip
 
 

@@ -41,13 +41,16 @@ or the output scale over the first input's mean pixel scale when ``pixel_scale``
 
 The helpers :func:`parse_fillval`, :func:`input_range`, :func:`measurement_time`,
 :func:`input_pixel_scale`, :func:`intensity_scale`, :func:`sky_level`,
-:func:`sky_subtracted` and :func:`pixel_mapping` are public: ``outlier_detection`` drizzles
-its single images with them.
+:func:`sky_subtracted`, :func:`pixel_mapping`, :func:`common_grid` and
+:func:`input_node_map` are public: ``outlier_detection`` drizzles its single images with
+them. Inside ``calwebb_image3`` the output grid, the pixel maps and the mean pixel areas are
+computed once for both steps (:func:`webbcal.steps._members.shared_geometry`).
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import math
 from collections.abc import Sequence
@@ -59,8 +62,9 @@ import numpy as np
 from webbcal.core import Exposures, Refs, Step, param, register
 from webbcal.datamodels import ImageModel, dqflags
 from webbcal.errors import InputError, ParameterError
-from webbcal.kernels.pixmap import node_map
+from webbcal.kernels.pixmap import NodeMap, node_map
 from webbcal.kernels.resample_accum import KERNELS, Drizzler, drizzle_weight
+from webbcal.steps._members import read_arrays, shared
 from webbcal.steps.assign_wcs import update_sip_keywords
 from webbcal.wcs import (
     Pointing,
@@ -78,7 +82,9 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ResampleParams",
     "ResampleStep",
+    "common_grid",
     "header_table",
+    "input_node_map",
     "input_pixel_scale",
     "input_range",
     "intensity_scale",
@@ -186,8 +192,13 @@ def measurement_time(model: Any) -> float:
 
 def mean_input_pixel_area(model: Any) -> float | None:
     """Mean pixel solid angle [sr] of an input over its bounding box, from its WCS."""
-    xmin, xmax, ymin, ymax = input_range(model)
-    return mean_pixel_area(model.meta.wcs, (xmin, xmax), (ymin, ymax))
+    wcs = model.meta.wcs
+
+    def compute() -> float | None:
+        xmin, xmax, ymin, ymax = input_range(model)
+        return mean_pixel_area(wcs, (xmin, xmax), (ymin, ymax))
+
+    return shared(("pixel_area", tuple(model.shape)), (wcs,), compute)
 
 
 def input_pixel_scale(model: Any, area_sr: float | None = None) -> float:
@@ -249,6 +260,34 @@ def pixel_mapping(wcs_in: Any, wcs_out: Any):
     return mapping
 
 
+def common_grid(models: Sequence[Any], **options: Any) -> Any:
+    """:func:`webbcal.wcs.output_grid` of ``models`` (first: reference), with ``options``."""
+    wcs_list = [m.meta.wcs for m in models]
+    shapes = [tuple(m.shape) for m in models]
+    ref = Pointing.from_model(models[0])
+    bound = inspect.signature(output_grid).bind(wcs_list, shapes, ref, **options)
+    bound.apply_defaults()
+    settings = tuple(
+        (k, tuple(v) if isinstance(v, list) else v)
+        for k, v in bound.arguments.items()
+        if k not in ("wcs_list", "shapes")
+    )
+    key = ("output_grid", tuple(shapes), settings)
+    try:
+        hash(key)
+    except TypeError:
+        return output_grid(wcs_list, shapes, ref, **options)
+    return shared(key, wcs_list, lambda: output_grid(wcs_list, shapes, ref, **options))
+
+
+def input_node_map(model: Any, out_wcs: Any, step: int = 32) -> NodeMap:
+    """:func:`webbcal.kernels.pixmap.node_map` of an input's pixels onto ``out_wcs``."""
+    wcs = model.meta.wcs
+    shape = tuple(model.shape)
+    return shared(("node_map", shape, step), (wcs, out_wcs),
+                  lambda: node_map(pixel_mapping(wcs, out_wcs), shape, step=step))  # fmt: skip
+
+
 def resample_models(models: Sequence[Any], p: ResampleParams) -> ImageModel:
     """Drizzle ``models`` (2-D, with WCS) onto one output grid; returns the i2d model."""
     _check(models, p)
@@ -262,10 +301,8 @@ def resample_models(models: Sequence[Any], p: ResampleParams) -> ImageModel:
             raise InputError("output_wcs: cannot compute its pixel area", path=p.output_wcs)
         out_scale = math.degrees(math.sqrt(out_area)) * 3600.0
     else:
-        grid = output_grid(
-            [m.meta.wcs for m in models],
-            [m.shape for m in models],
-            Pointing.from_model(first),
+        grid = common_grid(
+            models,
             pixel_scale_ratio=p.pixel_scale_ratio,
             pixel_scale=p.pixel_scale,
             rotation=p.rotation,
@@ -290,20 +327,24 @@ def resample_models(models: Sequence[Any], p: ResampleParams) -> ImageModel:
     bad = None if bad_bits is None else (~bad_bits) & 0xFFFFFFFF
     wanted = p.report_var or p.enable_err
     for m, area in zip(models, areas):
-        nm = node_map(pixel_mapping(m.meta.wcs, out_wcs), m.shape,
-                      step=max(1, p.pixmap_stepsize))  # fmt: skip
+        nm = input_node_map(m, out_wcs, max(1, p.pixmap_stepsize))
         ivm = p.weight_type == "ivm" and m.has("var_rnoise")
-        weight = drizzle_weight(
-            m.dq, bad, var_rnoise=m.var_rnoise if ivm else None, exptime=measurement_time(m)
-        )
+        names = [n for n in ("var_rnoise", "var_poisson", "var_flat") if wanted and m.has(n)]
+        if ivm and "var_rnoise" not in names:
+            names.insert(0, "var_rnoise")
+        arrays = dict(zip(names, read_arrays(m, names)))
+        weight = drizzle_weight(m.dq, bad, var_rnoise=arrays.get("var_rnoise") if ivm else None,
+                                exptime=measurement_time(m))  # fmt: skip
         variances = tuple(
-            getattr(m, name) if wanted and m.has(name) else None
+            arrays.get(name) if wanted else None
             for name in ("var_rnoise", "var_poisson", "var_flat")
         )
+        del arrays
         iscale = intensity_scale(m, area)
         added = drizzler.add(nm, sky_subtracted(m), weight, variances,
                              exptime=measurement_time(m), iscale=iscale,
                              bbox=input_range(m))  # fmt: skip
+        del weight, variances  # not held while the next input is read
         log.info(
             "resample: %s drizzled (sky %.4g subtracted, intensity scale %.6f, pixel map "
             "error %.1g px)%s",

@@ -237,19 +237,27 @@ def _readonly(*arrays: np.ndarray | None) -> None:
 def detector_properties(instrument: str, detector: str) -> DetectorProperties:
     """The truth properties of a detector (deterministic; cached; arrays are read-only).
 
-    Parameters
-    ----------
-    instrument : str
-        INSTRUME value (case-insensitive).
-    detector : str
-        DETECTOR value (case-insensitive).
+    Drawn once per machine: later processes map them from the reference store (see
+    :mod:`webbcal.refs.embedded.properties_cache`).
 
     Raises
     ------
     webbcal.errors.InputError
         For an unknown instrument or detector.
     """
+    from webbcal.refs.embedded.properties_cache import load_properties, save_properties
+    from webbcal.refs.store import default_root
+
     det = get_detector(instrument, detector)
+    props = load_properties(DetectorProperties, det, default_root())
+    if props is None:
+        props = _draw_properties(det)
+        save_properties(props, det, default_root())
+    return props
+
+
+def _draw_properties(det: Detector) -> DetectorProperties:
+    """Draw the truth properties of detector ``det`` (see :func:`detector_properties`)."""
     inst, name = det.instrument, det.name
     ny, nx = shape = det.shape
     namps = len(det.amplifiers)
