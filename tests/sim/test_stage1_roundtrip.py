@@ -6,19 +6,24 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from webbcal.sim import ExposureConfig, SceneConfig, simulate_exposure
+from webbcal.sim import DetectorEffects, ExposureConfig, SceneConfig, simulate_exposure
 
 
 @pytest.fixture(scope="module")
 def stage1(tmp_path_factory):
     pipelines = pytest.importorskip("webbcal.pipelines.calwebb_detector1")
     out = tmp_path_factory.mktemp("stage1")
+    # No 1/f row drift: a 1-output subarray's refpix subtracts one mean of its reference
+    # pixels per group (the official algorithm), half of them in the 4 reference rows at
+    # one end, so the drift leaves a per-frame offset common to every pixel (~1 DN rms
+    # here, hence ~0.36 DN/s rms in a 10 x 0.28 s ramp) that no per-pixel ERR covers.
     cfg = ExposureConfig(
         subarray="SUB160",
         ngroups=10,
         seed=3,
         output_dir=str(out),
         scene=SceneConfig(star_density=3000.0, galaxy_density=3000.0),
+        effects=DetectorEffects(one_over_f=False),
     )
     truth = simulate_exposure(cfg)
     pipelines.Detector1Pipeline.call(
