@@ -250,14 +250,20 @@ class DataModel:
         return self._extra_fits
 
     # -- arrays -------------------------------------------------------------------------
+    def _in_file(self, name: str) -> bool:
+        """Whether ``name`` is to be read from the file (not set, deleted or missing)."""
+        source = self._source
+        return name not in self._absent and source is not None and source.has(
+            name, self._specs[name]
+        )
+
     def _get(self, name: str) -> Any:
         array = self._arrays.get(name)
         if array is not None:
             return array
         spec = self._specs[name]
-        source = self._source
-        if name not in self._absent and source is not None and source.has(name, spec):
-            array = self._after_read(name, source.read(name, spec))
+        if self._in_file(name):
+            array = self._after_read(name, self._source.read(name, spec))
             self._arrays[name] = array
             return array
         if isinstance(spec, Array) and spec.default is not None:
@@ -279,14 +285,9 @@ class DataModel:
         For callers that need an array once and must not hold it (Stage 3 exposures keep
         only SCI and DQ); an array the file does not have is made as by attribute access.
         """
-        array = self._arrays.get(name)
-        if array is not None:
-            return array
-        spec = self._specs[name]
-        source = self._source
-        if name not in self._absent and source is not None and source.has(name, spec):
-            return self._after_read(name, source.read(name, spec))
-        return self._get(name)
+        if name in self._arrays or not self._in_file(name):
+            return self._get(name)
+        return self._after_read(name, self._source.read(name, self._specs[name]))
 
     def _set(self, name: str, value: Any) -> None:
         if value is None:
