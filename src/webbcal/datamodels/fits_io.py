@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ASDF_COLUMN", "ASDF_EXTNAME", "FitsSource", "is_structural", "parse_asdf_bytes"]
+__all__ = [
+    "ASDF_COLUMN",
+    "ASDF_EXTNAME",
+    "FitsSource",
+    "is_structural",
+    "parse_asdf_bytes",
+    "read_exactly",
+]
 
 ASDF_EXTNAME = "ASDF"
 ASDF_COLUMN = "ASDF_METADATA"
@@ -265,6 +272,23 @@ class _Layout:
     bscale: float
 
 
+def read_exactly(f: Any, buffer: np.ndarray, path: Path | str) -> None:
+    """Fill ``buffer`` with the next bytes of ``f``.
+
+    Raises
+    ------
+    InputError
+        When the file ends first (a truncated FITS file).
+    """
+    view = memoryview(buffer.view(np.uint8))
+    done = 0
+    while done < len(view):
+        n = f.readinto(view[done:])
+        if not n:
+            raise InputError("truncated FITS file: an extension's data end early", path=path)
+        done += n
+
+
 #: Bytes read (and converted while they are in the cache) at a time.
 _CHUNK = 4 << 20
 
@@ -280,13 +304,7 @@ def _read_into(f: BinaryIO, buffer: np.ndarray, path: Path, layout: _Layout) -> 
     native = _native_dtype(layout)
     for start in range(0, flat.size, step):
         part = flat[start : start + step]
-        view = memoryview(part.view(np.uint8))
-        done = 0
-        while done < len(view):
-            n = f.readinto(view[done:])
-            if not n:
-                raise InputError("truncated FITS file: an extension's data end early", path=path)
-            done += n
+        read_exactly(f, part, path)
         if layout.scaled:
             continue
         if not part.dtype.isnative:

@@ -30,6 +30,7 @@ from astropy.io import fits
 
 from webbcal.core.references import shared_references
 from webbcal.datamodels import GuiderRawModel, Level1bModel, RampModel
+from webbcal.datamodels.fits_io import read_exactly
 from webbcal.errors import InputError, ReferenceFileError, StepError
 from webbcal.kernels.rawio import int16be_to_float32
 
@@ -379,16 +380,6 @@ def read_integrations(
 _READ_BYTES = 16 << 20
 
 
-def _read_exactly(f: Any, buffer: np.ndarray, path: Path) -> None:
-    view = memoryview(buffer.view(np.uint8))
-    done = 0
-    while done < len(view):
-        n = f.readinto(view[done:])
-        if not n:
-            raise InputError("truncated SCI extension", path=path)
-        done += n
-
-
 def _stream_fits_sci(
     path: Path,
     shape: tuple[int, ...] | None,
@@ -425,7 +416,7 @@ def _stream_fits_sci(
             for g in range(0, ngroups, per_read):
                 k = min(per_read, ngroups - g)
                 part = buf[: k * plane]
-                _read_exactly(f, part, path)
+                read_exactly(f, part, path)
                 int16be_to_float32(part, out[i, g : g + k].reshape(-1), bzero)
     log.debug("read %s SCI integrations %d-%d as float32", path.name, first, stop - 1)
     return out
