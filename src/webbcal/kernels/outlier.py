@@ -30,6 +30,23 @@ __all__ = ["blot", "flag_outliers"]
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _node_row(nodes, v, my, mx):
+    """The (mx, 2) node values at fractional node row ``v`` (cubic in y)."""
+    ky, ty = _stencil(v, my)
+    wy = _weights(ty)
+    row = np.empty((mx, 2))
+    for p in range(mx):
+        for c in range(2):
+            row[p, c] = (
+                wy[0] * nodes[ky, p, c]
+                + wy[1] * nodes[ky + 1, p, c]
+                + wy[2] * nodes[ky + 2, p, c]
+                + wy[3] * nodes[ky + 3, p, c]
+            )
+    return row
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _lagrange(t, half, den, w):
     """Lagrange weights at ``t`` of nodes ``-half ..``; ``den``: their denominators."""
     n = w.size
@@ -58,17 +75,7 @@ def _blot_rows(image, nodes, hx, hy, npts, out):
         den[a] = d
     for y in prange(ny):
         # node values at this row (cubic in y), then cubic in x per pixel
-        ky, ty = _stencil(y / hy, my)
-        wy = _weights(ty)
-        row = np.empty((mx, 2))
-        for p in range(mx):
-            for c in range(2):
-                row[p, c] = (
-                    wy[0] * nodes[ky, p, c]
-                    + wy[1] * nodes[ky + 1, p, c]
-                    + wy[2] * nodes[ky + 2, p, c]
-                    + wy[3] * nodes[ky + 3, p, c]
-                )
+        row = _node_row(nodes, y / hy, my, mx)
         wxs = np.empty(npts)
         wys = np.empty(npts)
         for x in range(nx):
@@ -134,17 +141,7 @@ def _blot_rows5(image, nodes, hx, hy, out):
         for a in range(4):
             wxs[x, a] = w[a]
     for y in prange(ny):
-        ky, ty = _stencil(y / hy, my)
-        wy = _weights(ty)
-        row = np.empty((mx, 2))
-        for p in range(mx):
-            for c in range(2):
-                row[p, c] = (
-                    wy[0] * nodes[ky, p, c]
-                    + wy[1] * nodes[ky + 1, p, c]
-                    + wy[2] * nodes[ky + 2, p, c]
-                    + wy[3] * nodes[ky + 3, p, c]
-                )
+        row = _node_row(nodes, y / hy, my, mx)
         o = out[y]
         wyv = np.empty(6)
         for x in range(nx):
