@@ -1,4 +1,4 @@
-"""Writing a file so that no reader ever sees it partial: temporary file, then rename."""
+"""Writing files: never partial (temporary file, then rename), in page-sized pieces."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "write_view"]
+
+#: Bytes handed to the kernel per write call (see :func:`write_view`).
+WRITE_PIECE = 64 << 10
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -34,3 +37,17 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
             os.unlink(tmp)
         raise
     log.debug("wrote %s", path)
+
+
+def write_view(f: BinaryIO, data: memoryview | bytes) -> None:
+    """Write ``data`` to ``f`` in pieces of :data:`WRITE_PIECE` bytes.
+
+    The page cache takes memory for a write in units (folios) as large as the write call,
+    up to 2 MB. On a virtual machine whose host has taken back the guest's free memory
+    (free-page reporting), assembling 2 MB units costs about 4 ms per MB; 64 kB units
+    cost 0.35 ms per MB (measured: 256 MB written in 1.2 s with 4 MB calls, 0.09 s with
+    64 kB calls). On other machines the smaller calls cost nothing measurable.
+    """
+    view = memoryview(data).cast("B")
+    for start in range(0, len(view), WRITE_PIECE):
+        f.write(view[start : start + WRITE_PIECE])

@@ -101,3 +101,25 @@ def test_read_uncached_reads_without_keeping(tmp_path):
         assert opened.read_uncached("err") is not first  # read again: nothing was kept
         kept = opened.err
         assert opened.read_uncached("err") is kept  # an array in memory is served as is
+
+
+def test_read_uncached_into_a_buffer(tmp_path):
+    model = dm.ImageModel(data=np.ones((4, 5), np.float32))
+    model.err = np.arange(20, dtype=np.float32).reshape(4, 5)
+    model.dq = np.arange(20, dtype=np.uint32).reshape(4, 5) << 20  # unsigned convention
+    path = model.save(tmp_path / "x_cal.fits")
+    with dm.ImageModel(path) as opened:
+        buffer = np.full((4, 5), -1.0, np.float32)
+        err = opened.read_uncached("err", out=buffer)
+        np.testing.assert_array_equal(err, model.err)
+        assert np.shares_memory(err, buffer)  # read into the buffer
+        dq_buffer = np.zeros((4, 5), np.uint32)
+        dq = opened.read_uncached("dq", out=dq_buffer)
+        np.testing.assert_array_equal(dq, model.dq)
+        assert np.shares_memory(dq, dq_buffer)
+        for unsuitable in (np.zeros((4, 5), np.float64), np.zeros((5, 4), np.float32),
+                           np.zeros((5, 4), np.float32).T):  # fmt: skip
+            err = opened.read_uncached("err", out=unsuitable)
+            np.testing.assert_array_equal(err, model.err)
+            assert not np.shares_memory(err, unsuitable)
+            assert not unsuitable.any()  # left alone

@@ -145,3 +145,49 @@ def test_saved_product_reads_back(tmp_path):
         for name in ("data", "dq", "err", "int_times"):
             np.testing.assert_array_equal(getattr(back, name), getattr(model, name))
         assert back.meta.exposure.start_time == model.meta.exposure.start_time
+
+
+def test_write_view_hands_the_kernel_small_pieces(monkeypatch):
+    from webbcal import atomic
+
+    monkeypatch.setattr(atomic, "WRITE_PIECE", 1000)
+    calls = []
+
+    class Recorder(io.BytesIO):
+        def write(self, data):
+            calls.append(len(data))
+            return super().write(data)
+
+    data = np.arange(2_600, dtype=">f4")  # 10400 bytes: ten full pieces and a short one
+    out = Recorder()
+    atomic.write_view(out, data.data)
+    assert out.getvalue() == data.tobytes()
+    assert calls == [1000] * 10 + [400]
+
+
+def test_file_backed_product_is_saved_one_array_at_a_time(tmp_path, monkeypatch):
+    from webbcal.datamodels import fits_write
+
+    model = make_model(dm.CubeModel)
+    path = model.save(tmp_path / "a_rateints.fits")
+    loads = []
+    original = fits_write._loaded
+
+    def counting(data):
+        if isinstance(data, fits_write.Deferred):
+            loads.append(data.shape)
+        return original(data)
+
+    monkeypatch.setattr(fits_write, "_loaded", counting)
+    with dm.open(path) as opened:
+        _ = opened.data  # in memory: written as it is
+        again = opened.save(tmp_path / "b_rateints.fits")
+        assert len(loads) >= 2  # ERR, DQ, ... read when their HDU was written
+        assert set(opened._arrays) == {"data"}  # the others were read to be written only
+        hdul = opened.to_hdulist()  # the astropy path reads them too
+        np.testing.assert_array_equal(hdul["ERR"].data, model.err)
+    with fits.open(path) as a, fits.open(again) as b:
+        assert [h.name for h in a] == [h.name for h in b]
+        for ha, hb in zip(a, b):
+            if ha.name != "ASDF" and ha.data is not None:
+                np.testing.assert_array_equal(ha.data, hb.data)

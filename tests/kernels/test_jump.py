@@ -127,6 +127,41 @@ def test_parity_sigma_clipping_full_plane():
     assert g[7, 2, 3, 3] == 0 and (g & 4).any()
 
 
+def test_parity_sigma_clipping_blocks_and_flags():
+    """Sigma clipping by column blocks: a partial last block, left-out groups, NaN."""
+    data, gdq, pdq, gain, rn, _ = make_ramps(105, 5, 3, 37, seed=13, ncr=50)
+    rng = np.random.default_rng(13)
+    gdq[rng.random(gdq.shape) < 0.02] |= 1
+    gdq[:, 3:, 1, 30:] |= 2
+    data[rng.random(data.shape) < 0.002] = np.nan
+    data[:, :, 0, 5] = 7.0  # no noise at all
+    data[:, :, 2, 9] = 1.0e7 + 1.0e-3 * data[:, :, 2, 9]  # large offset, little spread
+    assert_parity(data, gdq, pdq, gain, rn)
+
+
+def test_clip_free_agrees_with_a_first_clipping_pass():
+    """clip_free says True only where the first pass of sigma clipping keeps everything."""
+    from webbcal.kernels._jump_sigclip import clip_free
+
+    rng = np.random.default_rng(14)
+    seen = set()
+    for trial in range(400):
+        n = int(rng.integers(1, 60))
+        v = rng.normal(0.0, 1.0, n)
+        if trial % 4 == 1:
+            v[rng.integers(0, n)] += rng.uniform(2.0, 8.0)
+        elif trial % 4 == 2:
+            v = np.round(v * 2.0) / 2.0  # ties
+        elif trial % 4 == 3:
+            v = 1.0e7 + v
+        free = clip_free(v.copy(), n, float(np.sum(v)), 4.0, float(v.min()), float(v.max()))
+        med, std = np.median(v), np.sqrt(np.mean((v - np.sum(v) / n) ** 2))
+        keeps_all = bool(((v >= med - 4.0 * std) & (v <= med + 4.0 * std)).all())
+        assert keeps_all or not free, (trial, v)
+        seen.add((free, keeps_all))
+    assert (True, True) in seen and (False, False) in seen
+
+
 def test_skipped_when_too_few_usable_groups():
     data, gdq, pdq, gain, rn, _ = make_ramps(1, 4, 8, 8, seed=9, ncr=5)
     gdq[:, 1:3] = 1

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
-from webbcal.kernels.bkgmesh import background_mesh
+from webbcal.kernels.bkgmesh import background_mesh, masked_median
 from webbcal.kernels.segment import label_sources, segment_moments
 from webbcal.kernels.starfind import (
     convolve_kernel,
@@ -92,8 +92,7 @@ class Background:
 def estimate_background(data: np.ndarray, bad: np.ndarray, box_size: int) -> Background:
     """Background and RMS maps (see :mod:`webbcal.kernels.bkgmesh`)."""
     bkg, rms = background_mesh(data, bad, box_size)
-    good_rms = rms[~bad]
-    median = float(np.median(good_rms)) if good_rms.size else float(np.median(rms))
+    median = float(np.median(rms)) if bad.all() else masked_median(rms, bad)
     return Background(bkg, rms, median)
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ class Outputs:
         self._staging: dict[Path, Path] = {}  # final directory -> staging directory
         self._staged: dict[Path, Path] = {}  # final path -> staged path
         self.written: list[Path] = []
+        self._lock = threading.Lock()
 
     def protect(self, path: Path) -> None:
         """Never overwrite ``path`` (an input of the run)."""
@@ -55,14 +57,16 @@ class Outputs:
         if save is None:
             raise TypeError(f"cannot save a {type(product).__name__}: it has no save(path)")
         directory = final.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        if directory not in self._staging:
-            self._staging[directory] = Path(tempfile.mkdtemp(prefix=".webbcal-", dir=directory))
-        staged = self._staging[directory] / final.name
+        with self._lock:  # products may be saved from several threads
+            directory.mkdir(parents=True, exist_ok=True)
+            if directory not in self._staging:
+                self._staging[directory] = Path(tempfile.mkdtemp(prefix=".webbcal-", dir=directory))
+            staged = self._staging[directory] / final.name
         returned = save(staged)
         if isinstance(returned, str | Path) and Path(returned).name != final.name:
             raise StepError(f"product saved as {Path(returned).name}, expected {final.name}")
-        self._staged[final] = staged
+        with self._lock:
+            self._staged[final] = staged
         log.debug("staged %s", path)
         return path
 

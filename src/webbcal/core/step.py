@@ -61,6 +61,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -462,13 +463,23 @@ class Step:
             entries = [(s or main_suffix, ext, v) for s, ext, v in result.products()]
         else:
             entries = [(main_suffix, None, result)]
+        saves = []
         first = True
         for suffix, ext, value in entries:
             if value is None:
                 continue
-            for obj, path in self._paths_for(value, suffix, ext, config, first):
-                self.save_product_as(obj, path)
+            saves += self._paths_for(value, suffix, ext, config, first)
             first = False
+        if len(saves) < 2:
+            for obj, path in saves:
+                self.save_product_as(obj, path)
+            return
+        # two at a time: one product's arrays are converted and written (no GIL held)
+        # while the other's metadata are serialized
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="save") as pool:
+            done = [pool.submit(self.save_product_as, obj, path) for obj, path in saves]
+        for future in done:
+            future.result()
 
     def _paths_for(
         self, value: Any, suffix: str, ext: str | None, config: StepConfig, main: bool

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from .declare import Array, Table, coerce_table
+from .fits_io import ASDF_LOCK
 
 if TYPE_CHECKING:
     import asdf
@@ -48,7 +49,7 @@ class AsdfSource:
         import asdf
 
         try:
-            with warnings.catch_warnings():
+            with ASDF_LOCK, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 af = asdf.open(path, memmap=memmap, lazy_load=True, ignore_unrecognized_tag=True)
                 _ = af.tree
@@ -74,8 +75,8 @@ class AsdfSource:
         shape = getattr(value, "shape", None)
         return None if shape is None else tuple(shape)
 
-    def read(self, name: str, spec: Array | Table) -> np.ndarray:
-        """Read an array (declared dtype, native) or a table."""
+    def read(self, name: str, spec: Array | Table, out: np.ndarray | None = None) -> np.ndarray:
+        """Read an array (declared dtype, native) or a table (``out`` is not used)."""
         if self.closed:
             raise ValueError(f"{self.path}: the model was closed before {name} was read")
         value = self.af.tree[name]
@@ -100,6 +101,6 @@ def write_asdf(fileobj, tree: dict[str, Any]) -> None:
     """Write a tree as an ASDF file to an open binary file object."""
     import asdf
 
-    with warnings.catch_warnings():
+    with ASDF_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=asdf.exceptions.AsdfWarning)
         asdf.AsdfFile(tree).write_to(fileobj)

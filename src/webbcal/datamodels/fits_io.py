@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,8 +145,11 @@ class FitsSource:
         naxis = int(hdr.get("NAXIS", 0))
         return tuple(int(hdr[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
 
-    def read(self, name: str, spec: Array | Table) -> np.ndarray:
-        """Read an array (scaled, native byte order, declared dtype) or a table."""
+    def read(self, name: str, spec: Array | Table, out: np.ndarray | None = None) -> np.ndarray:
+        """Read an array (scaled, native byte order, declared dtype) or a table.
+
+        ``out``: a buffer the array may be read into (see :func:`_image_from_file`).
+        """
         self._check_open()
         hdu = self.hdu(spec.extname)
         try:
@@ -153,7 +157,7 @@ class FitsSource:
                 return _table_from_fits(hdu.data, spec.dtype)
             layout = self._layout(spec.extname)
             if layout is not None:
-                return _image_from_file(self.path, layout, spec.dtype)
+                return _image_from_file(self.path, layout, spec.dtype, out)
             return _image_from_fits(hdu, spec.dtype)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
@@ -328,9 +332,21 @@ def _native(raw: np.ndarray, layout: _Layout, dtype: np.dtype) -> np.ndarray:
     return raw.view(_native_dtype(layout)).astype(dtype, copy=False)
 
 
-def _image_from_file(path: Path, layout: _Layout, dtype: np.dtype) -> np.ndarray:
-    """A whole image HDU read into one buffer and converted in place where possible."""
-    raw = np.empty(layout.shape, dtype=layout.stored)
+def _image_from_file(
+    path: Path, layout: _Layout, dtype: np.dtype, out: np.ndarray | None = None
+) -> np.ndarray:
+    """A whole image HDU read into one buffer and converted in place where possible.
+
+    The buffer is ``out`` when it suits (C-contiguous, writable, the array's shape and the
+    declared dtype, values stored unscaled in that dtype): the result is then a view of
+    it. Reusing one buffer for the same array of several files spares the page faults of
+    fresh memory.
+    """
+    dtype = np.dtype(dtype)
+    suits = (out is not None and out.shape == layout.shape and out.dtype == dtype
+             and out.flags.c_contiguous and out.flags.writeable and not layout.scaled
+             and _native_dtype(layout) == dtype)  # fmt: skip
+    raw = out.view(layout.stored) if suits else np.empty(layout.shape, dtype=layout.stored)
     with open(path, "rb", buffering=0) as f:
         f.seek(layout.offset)
         _read_into(f, raw, path, layout)
@@ -426,12 +442,18 @@ def _str_width(dtype: np.dtype) -> int:
     return dtype.itemsize if dtype.kind == "S" else 0
 
 
+#: Held while asdf reads or writes a tree: asdf's schema validation keeps its state on a
+#: class shared by every validation (and warning filters are process-wide), so two threads
+#: must not run it at once. The work holds the GIL anyway: the lock costs no parallelism.
+ASDF_LOCK = threading.RLock()
+
+
 def parse_asdf_bytes(raw: bytes, path: Path | None = None) -> dict:
     """Parse a serialized ASDF file into a plain tree (array references are dropped)."""
     import asdf  # imported here: asdf and its converters are slow to import
 
     try:
-        with warnings.catch_warnings():
+        with ASDF_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with asdf.open(
                 io.BytesIO(raw), lazy_load=False, memmap=False, ignore_unrecognized_tag=True

@@ -23,15 +23,17 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from astropy.io import fits
 
+from webbcal.atomic import write_view
+
 from .fits_cards import card_image, cut_image, header_block
-from .fits_io import ASDF_COLUMN, ASDF_EXTNAME, is_structural
+from .fits_io import ASDF_COLUMN, ASDF_EXTNAME, ASDF_LOCK, is_structural
 from .keywords import Keyword
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "Deferred",
     "HduPlan",
     "asdf_bytes",
     "build_hdulist",
@@ -76,6 +79,33 @@ class HduPlan:
     extname: str
     data: Any = None
     cards: list[tuple[str, Any, str, bool]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An image of a plan not read yet: its shape and dtype, and how to read it.
+
+    The writer reads it when it reaches its HDU, so that saving a file-backed product holds
+    one of its arrays in memory at a time, not all of them.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    load: Callable[[], np.ndarray]
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return math.prod(self.shape)
+
+
+def _loaded(data: Any) -> Any:
+    return data.load() if isinstance(data, Deferred) else data
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,7 +198,7 @@ def serialize_asdf(tree: dict) -> bytes:
     import asdf  # imported here: asdf and its converters are slow to import
 
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
+    with ASDF_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=asdf.exceptions.AsdfWarning)
         asdf.AsdfFile(tree).write_to(buffer)
     return buffer.getvalue()
@@ -201,7 +231,7 @@ def build_hdulist(plan: list[HduPlan]) -> fits.HDUList:
         if hdu.kind == "primary":
             made = fits.PrimaryHDU()
         elif hdu.kind == "image":
-            made = fits.ImageHDU(data=hdu.data, name=hdu.extname, ver=1)
+            made = fits.ImageHDU(data=_loaded(hdu.data), name=hdu.extname, ver=1)
         elif hdu.kind == "table":
             made = fits.BinTableHDU(data=hdu.data, name=hdu.extname, ver=1)
         else:
@@ -231,7 +261,7 @@ def write_fits(f: BinaryIO, plan: list[HduPlan]) -> None:
             if isinstance(piece, tuple):
                 _write_array(f, *piece)
             else:
-                f.write(piece)
+                write_view(f, piece)
 
 
 def writes_directly(plan: list[HduPlan]) -> bool:
@@ -272,7 +302,7 @@ def _pieces(hdu: HduPlan) -> list[_Piece]:
 
 
 def _image_pieces(hdu: HduPlan, images: list[str]) -> list[_Piece]:
-    data = np.ascontiguousarray(hdu.data)
+    data = np.ascontiguousarray(_loaded(hdu.data))
     native = data.dtype.newbyteorder("=")
     bitpix, bzero = _IMAGE[native.str[1:]]
     cards = [("XTENSION", "IMAGE", "Image extension"), ("BITPIX", bitpix, "array data type"),
@@ -289,7 +319,7 @@ def _write_array(f: BinaryIO, flat: np.ndarray, bzero: int) -> None:
     """Write a 1-D array big-endian (unsigned values shifted by -BZERO), a chunk at a time."""
     stored = flat.dtype.newbyteorder(">")
     if flat.dtype == stored and not bzero:
-        f.write(memoryview(flat.view(np.uint8)))
+        write_view(f, flat.view(np.uint8).data)
         return
     step = max(1, _CHUNK // flat.itemsize)
     buffer = np.empty(min(step, flat.size), dtype=stored)
@@ -301,7 +331,7 @@ def _write_array(f: BinaryIO, flat: np.ndarray, bzero: int) -> None:
             np.copyto(out, part)
         else:  # the FITS unsigned convention: flip the sign bit
             np.bitwise_xor(part, sign, out=out)
-        f.write(memoryview(out.view(np.uint8)))
+        write_view(f, out.view(np.uint8).data)
 
 
 def _padding(nbytes: int) -> bytes:

@@ -7,6 +7,7 @@ import logging
 import os
 import weakref
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from ..errors import InputError
 from .asdf_io import AsdfSource, write_asdf
 from .declare import Array, Table, coerce_array, coerce_table
 from .fits_io import ASDF_EXTNAME, FitsSource, is_structural
-from .fits_write import HduPlan, build_hdulist, plan_hdus, write_fits
+from .fits_write import Deferred, HduPlan, build_hdulist, plan_hdus, write_fits
 from .keywords import KEYWORDS, Keyword
 from .meta import Node, plain
 
@@ -279,15 +280,17 @@ class DataModel:
             return array
         return None
 
-    def read_uncached(self, name: str) -> Any:
+    def read_uncached(self, name: str, out: np.ndarray | None = None) -> Any:
         """A declared array: the one in memory if there is one, else read and not kept.
 
         For callers that need an array once and must not hold it (Stage 3 exposures keep
         only SCI and DQ); an array the file does not have is made as by attribute access.
+        ``out``: a buffer to read into when it suits (the array's shape and dtype); the
+        result is then a view of it, valid until the buffer is reused.
         """
         if name in self._arrays or not self._in_file(name):
             return self._get(name)
-        return self._after_read(name, self._source.read(name, self._specs[name]))
+        return self._after_read(name, self._source.read(name, self._specs[name], out))
 
     def _set(self, name: str, value: Any) -> None:
         if value is None:
@@ -429,21 +432,35 @@ class DataModel:
             raise
         return path
 
-    def _present(self):
+    def _present(self, defer: bool = False):
         """``(name, spec, array)`` for every array and table to write, in declaration order.
 
         An array still in the (open) file that was read only to be written is not kept in
-        memory afterwards: it is read again if asked for.
+        memory afterwards: it is read again if asked for. With ``defer``, such an array is
+        a :class:`~webbcal.datamodels.fits_write.Deferred`, read when it is written.
         """
         source = self._source
+        deferrable = (defer and source is not None and not source.closed
+                      and type(self)._after_read is DataModel._after_read
+                      and type(self)._before_write is DataModel._before_write)  # fmt: skip
         for name, spec in self._specs.items():
             if self.has(name):
                 kept = name in self._arrays
+                if not kept and deferrable and isinstance(spec, Array) and self._in_file(name):
+                    shape = source.shape(name, spec)
+                    if shape:  # read by the writer when it gets to this HDU
+                        yield name, spec, Deferred(shape, np.dtype(spec.dtype),
+                                                   partial(self._read_to_write, name))
+                        continue
                 array = self._get(name)
                 if array is not None:
                     yield name, spec, self._before_write(name, np.ascontiguousarray(array))
                 if not kept and source is not None and not source.closed:
                     self._arrays.pop(name, None)
+
+    def _read_to_write(self, name: str) -> np.ndarray:
+        """Array ``name`` read from the file for writing (not kept)."""
+        return np.ascontiguousarray(self._source.read(name, self._specs[name]))
 
     def _stamp(self) -> None:
         """Record the class (DATAMODL) and the telescope before writing."""
@@ -452,7 +469,7 @@ class DataModel:
             self.meta.telescope = "JWST"
 
     def _plan(self) -> list[HduPlan]:
-        present = list(self._present())
+        present = list(self._present(defer=True))
         meta = self.meta
         return plan_hdus(
             arrays=[p for p in present if isinstance(p[1], Array)],

@@ -13,13 +13,18 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from webbcal.kernels._jump_sigclip import (
+    count_triggers,
+    pixel_triggers,
+    plain_median,
+    sigclip_pixel,
+    sigclip_row,
+    sigma,
+)
 from webbcal.kernels._nbstats import (
-    clip_bounds,
-    median_branchless,
     median_sorted,
     network_sort,
 )
-from webbcal.kernels._sortnet import UNROLLED_MAXN
 
 ITERATIVE, SINGLE_PASS, SIGMA_CLIP = 0, 1, 2
 #: Columns whose groups the primary detection gathers at a time (time series) and the
@@ -30,14 +35,6 @@ _TRANSPOSE_MIN = 256
 
 # ----------------------------------------------------------------------------------------
 # per-pixel pieces
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _sigma(med, rnterm):
-    s = math.sqrt(abs(med) + rnterm)
-    if s == 0.0:
-        return np.nan
-    return s
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -70,7 +67,7 @@ def _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2):
             thr = thr2
         if not first:
             med = np.float64(np.float32(med))
-        sig = _sigma(med, rnterm)
+        sig = sigma(med, rnterm)
         mr = -1.0
         for k in range(ntot):
             rr = abs(np.float32(fda[k] - med)) / sig
@@ -91,76 +88,6 @@ def _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2):
         n = m
         first = False
     return nf
-
-
-@njit(cache=True, nogil=True)
-def _plain_median(fd, tmp, ntot):
-    """Median of the non-NaN ``fd[:ntot]``; ``tmp`` is scratch of ``3 * ntot`` values."""
-    m = 0
-    for k in range(ntot):
-        v = fd[k]
-        if v == v:
-            tmp[m] = v
-            m += 1
-    if m > UNROLLED_MAXN:  # long ramps: O(n) branch-free selection, not a full sort
-        return median_branchless(tmp, m, tmp[ntot : 2 * ntot], tmp[2 * ntot :])
-    network_sort(tmp, m)
-    return median_sorted(tmp, m)
-
-
-@njit(cache=True, nogil=True)
-def _sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qrow, ng, bad, s1, s2):
-    """Sigma clipping across integrations (or all differences) of one pixel.
-
-    ``qrow[i * ng + g]`` is the pixel's GROUPDQ.
-    """
-    nf = 0
-    if only_use_ints:
-        for d in range(nd):
-            c = 0
-            for i in range(nints):
-                v = fd[i * nd + d]
-                if math.isfinite(v):
-                    tmp[c] = v
-                    c += 1
-            lo, hi = clip_bounds(tmp, c, thr, thr, maxiters, s1, s2)
-            for i in range(nints):
-                v = fd[i * nd + d]
-                if math.isfinite(v) and (v < lo or v > hi) and qrow[i * ng + d + 1] & bad == 0:
-                    fk[nf] = i * nd + d
-                    nf += 1
-    else:
-        c = 0
-        for k in range(nints * nd):
-            v = fd[k]
-            if math.isfinite(v):
-                tmp[c] = v
-                c += 1
-        lo, hi = clip_bounds(tmp, c, thr, thr, maxiters, s1, s2)
-        for k in range(nints * nd):
-            v = fd[k]
-            if math.isfinite(v) and (v < lo or v > hi):
-                i = k // nd
-                d = k - i * nd
-                if qrow[i * ng + d + 1] & bad == 0:
-                    fk[nf] = k
-                    nf += 1
-    return nf
-
-
-@njit(cache=True, nogil=True)
-def _count_triggers(fd, tmp, ntot, nints, nd, ng, rnterm, qrow, jump, min_nb, max_nb):
-    """Jumps of one pixel between the neighbour-flagging limits (``qrow``: its GROUPDQ)."""
-    med = _plain_median(fd, tmp, ntot)
-    sig = _sigma(med, rnterm)
-    nt = 0
-    for i in range(nints):
-        for d in range(nd):
-            if qrow[i * ng + d + 1] & jump:
-                r = abs(fd[i * nd + d] - med) / sig
-                if r < max_nb and r > min_nb:
-                    nt += 1
-    return nt
 
 
 @njit(cache=True, nogil=True)
@@ -291,8 +218,8 @@ def _primary_row(
             if mode == ITERATIVE:
                 nf = _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2)
             elif mode == SINGLE_PASS:
-                med = _plain_median(fd, tmp, ntot)
-                sig = _sigma(med, rnterm)
+                med = plain_median(fd, tmp, ntot)
+                sig = sigma(med, rnterm)
                 nf = 0
                 for k in range(ntot):
                     v = fd[k]
@@ -300,7 +227,7 @@ def _primary_row(
                         fk[nf] = k
                         nf += 1
             else:
-                nf = _sigclip_pixel(
+                nf = sigclip_pixel(
                     fd, tmp, fk, nints, nd, thr4, maxiters, only_use_ints, qrow, ng, bad, fda,
                     tmp2,
                 )
@@ -328,9 +255,9 @@ def _primary_row(
             if anyj:
                 has_jump[y, x] = 1
                 if do_nbr:
-                    nt = _count_triggers(
-                        fd, tmp, ntot, nints, nd, ng, rnterm, qrow, jump, min_nb, max_nb
-                    )
+                    med = plain_median(fd, tmp, ntot)
+                    nt = count_triggers(fd, med, nints, nd, ng, rnterm, qrow, jump, min_nb,
+                                        max_nb)  # fmt: skip
                     if nt > 0:
                         has_trig[y, x] = 1
                         ntrig += nt
@@ -363,9 +290,16 @@ def _primary(
     row_trig,
     track,
     free,
+    trig_med,
 ):
     """Primary detection, parallel over rows (the work is in :func:`_primary_row`)."""
+    by_block = mode == SIGMA_CLIP and only_use_ints and track
     for y in prange(data.shape[2]):
+        if by_block:
+            sigclip_row(y, data, gdq, gain, rn, rnd, thr4, maxiters, do_nbr, min_nb, max_nb,
+                         dnu, sat, jump, has_jump, has_trig, row_crs, row_trig, free,
+                        trig_med)  # fmt: skip
+            continue
         _primary_row(y, data, gdq, gain, rn, rnd, mode, thr4, thr3, thr2, maxiters,
                      only_use_ints, do_nbr, min_nb, max_nb, dnu, sat, jump, has_jump,
                      has_trig, row_crs, row_trig, track, free)  # fmt: skip
@@ -439,15 +373,9 @@ def _post_count(
             if do_nbr and anyj:
                 if ebuf.shape[0] == 0:  # the row's electrons, read once (contiguous)
                     ebuf = _row_electrons(data, gdq, gain, y, bad)
-                for i in range(nints):
-                    for d in range(nd):
-                        k = i * ng + d
-                        fd[i * nd + d] = np.float64(ebuf[k + 1, x] - ebuf[k, x])
                 r = rn[y, x] * gain[y, x]
-                rnterm = np.float64(r * r) / rnd
-                nt = _count_triggers(
-                    fd, tmp, ntot, nints, nd, ng, rnterm, qbuf[:, x], jump, min_nb, max_nb
-                )
+                _, nt = pixel_triggers(ebuf, x, qbuf[:, x], fd, tmp, ntot, nints, nd, ng, r,
+                                       rnd, jump, min_nb, max_nb)  # fmt: skip
                 if nt > 0:
                     has_trig[y, x] = 1
                     ntrig += nt
@@ -475,6 +403,8 @@ def _collect_triggers(
     sat,
     jump,
     has_trig,
+    trig_med,
+    stored,
     offsets,
     out_y,
     out_x,
@@ -501,8 +431,11 @@ def _collect_triggers(
                     fd[i * nd + d] = np.float64(ebuf[k + 1, x] - ebuf[k, x])
             r = rn[y, x] * gain[y, x]
             rnterm = np.float64(r * r) / rnd
-            med = _plain_median(fd, tmp, ntot)
-            sig = _sigma(med, rnterm)
+            if stored:  # the median the primary detection used
+                med = trig_med[y, x]
+            else:
+                med = plain_median(fd, tmp, ntot)
+            sig = sigma(med, rnterm)
             for i in range(nints):
                 for d in range(nd):
                     if gdq[i, d + 1, y, x] & jump:
@@ -554,7 +487,7 @@ def _after_jump(data, gdq, gain, e1, n1, e2, n2, dnu, sat, jump, has_jump):
             if not has_jump[y, x]:
                 continue
             _pixel_diffs(data, gain, y, x, gdq, bad, fd)
-            med = _plain_median(fd, tmp, ntot)
+            med = plain_median(fd, tmp, ntot)
             for i in range(nints):
                 mark[:] = False
                 for g in range(1, ng):
@@ -571,12 +504,16 @@ def _after_jump(data, gdq, gain, e1, n1, e2, n2, dnu, sat, jump, has_jump):
                         gdq[i, g, y, x] |= jump
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _planes_all(gdq, flag):
-    """``out[i, g]``: every pixel of plane (i, g) has ``flag`` set."""
+    """``out[i, g]``: every pixel of plane (i, g) has ``flag`` set.
+
+    Serial: a plane is usually decided by its first pixel, and waking the threads for
+    thousands of such planes (time series) costs more than the scan.
+    """
     nints, ng, ny, nx = gdq.shape
     out = np.ones((nints, ng), np.bool_)
-    for p in prange(nints * ng):
+    for p in range(nints * ng):
         i = p // ng
         g = p - i * ng
         done = False

@@ -1,7 +1,7 @@
 """Numba row loop and parallel entry points of the OLS ramp fit.
 
 Per row: copy column blocks of all groups into thread-local buffers, take the per-
-integration median rates of the whole block (sorting network across pixels), fit the
+integration median rates of the whole block (median network across pixels), fit the
 block's clean pixels column-vectorised, and fit every other pixel with the general
 per-pixel path below, which follows stcal's ``OLS_C`` rules step by step (see
 :mod:`webbcal.kernels._ols_numba`).

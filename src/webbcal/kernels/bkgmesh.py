@@ -29,7 +29,7 @@ from numba import njit, prange
 
 from webbcal.kernels._nbstats import astropy_clip_bounds
 
-__all__ = ["background_mesh", "mesh_statistics"]
+__all__ = ["background_mesh", "masked_median", "mesh_statistics"]
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -121,18 +121,19 @@ def _range_median(s, lo, hi):
     return 0.5 * (np.float64(s[h - 1]) + np.float64(s[h]))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 def _range_std(s, lo, hi):
-    """Population standard deviation of ``s[lo:hi]`` (two passes)."""
+    """Population standard deviation of ``s[lo:hi]`` (two passes, vectorised sums)."""
+    seg = s[lo:hi]  # a loop index from 0 is provably not negative: the loops vectorise
     total = 0.0
-    for i in range(lo, hi):
-        total += s[i]
-    mean = total / (hi - lo)
+    for i in range(seg.size):
+        total += seg[i]
+    mean = total / seg.size
     var = 0.0
-    for i in range(lo, hi):
-        d = s[i] - mean
+    for i in range(seg.size):
+        d = seg[i] - mean
         var += d * d
-    return math.sqrt(var / (hi - lo))
+    return math.sqrt(var / seg.size)
 
 
 @njit(cache=True, nogil=True)
@@ -201,6 +202,82 @@ def _mesh_statistics_f32(data, bad, yedges, xedges, sigma, maxiters, max_masked)
         bkg[by, bx] = _range_median(s, lo, hi)
         rms[by, bx] = _range_std(s, lo, hi)
     return bkg, rms
+
+
+_PARTS = 4  # parallel parts of the median's digit histograms (integer counts)
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _digit_counts(values, bad, prefixes):
+    """Histograms of the 16-bit digits of the sort keys of the unmasked ``values``.
+
+    ``prefixes`` empty: of the high digits of every value (``counts[0]``), and the number
+    of NaNs (``counts[0, 65536]``); else ``counts[p]`` is of the low digits of the values
+    whose high digit is ``prefixes[p]`` (at most two prefixes).
+    """
+    ny, nx = values.shape
+    npre = max(1, prefixes.size)
+    parts = np.zeros((_PARTS, npre, 65537), np.int32)
+    bits = values.view(np.uint32)
+    rows = (ny + _PARTS - 1) // _PARTS
+    first = prefixes.size == 0
+    p0 = prefixes[0] if prefixes.size > 0 else np.uint32(0)
+    p1 = prefixes[prefixes.size - 1] if prefixes.size > 0 else np.uint32(0)
+    for part in prange(_PARTS):
+        h = parts[part]
+        for y in range(part * rows, min(ny, (part + 1) * rows)):
+            for x in range(nx):
+                if bad[y, x]:
+                    continue
+                key = _key(bits[y, x])
+                high = key >> np.uint32(16)
+                if first:
+                    if values[y, x] != values[y, x]:  # NaN
+                        h[0, 65536] += 1
+                    else:
+                        h[0, high] += 1
+                elif high == p0:
+                    h[0, key & np.uint32(0xFFFF)] += 1
+                elif high == p1:
+                    h[npre - 1, key & np.uint32(0xFFFF)] += 1
+    out = np.zeros((npre, 65537), np.int64)
+    for part in range(_PARTS):
+        out += parts[part]
+    return out
+
+
+def _locate(counts: np.ndarray, rank: int) -> tuple[int, int]:
+    """The bin of ``counts`` holding the value of ``rank`` and its rank within the bin."""
+    cum = np.cumsum(counts)
+    b = int(np.searchsorted(cum, rank, side="right"))
+    return b, rank - (int(cum[b - 1]) if b else 0)
+
+
+def masked_median(values: np.ndarray, bad: np.ndarray) -> float:
+    """``np.median(values[~bad])`` of a float32 image, without copying the values.
+
+    Exact: the middle values are selected on the 32-bit sort keys of the floats, 16 bits
+    at a time (two counting passes, no sort); NaN if a selected value is NaN, as numpy.
+    """
+    values = np.ascontiguousarray(values, np.float32)
+    first = _digit_counts(values, bad, np.zeros(0, np.uint32))[0]
+    if first[65536]:
+        return float("nan")
+    n = int(first[:65536].sum())
+    if n == 0:
+        raise ValueError("median of no values")
+    ranks = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    found = [_locate(first[:65536], r) for r in ranks]
+    prefixes = np.array(sorted({h for h, _ in found}), np.uint32)
+    second = _digit_counts(values, bad, prefixes)
+    keys = []
+    for high, rank in found:
+        low, _ = _locate(second[int(np.searchsorted(prefixes, high)), :65536], rank)
+        keys.append(np.uint32((high << 16) | low))
+    mids = np.array([_unkey(k) for k in keys], np.uint32).view(np.float32)
+    if mids.size == 1:
+        return float(mids[0])
+    return float((mids[0] + mids[1]) / np.float32(2.0))
 
 
 def _edges(n: int, box: int) -> np.ndarray:

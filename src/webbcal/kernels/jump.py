@@ -342,6 +342,10 @@ def _two_point(
     track = mode == SIGMA_CLIP
     nplanes = data.shape[0] * data.shape[1]
     free = np.zeros((ny, nplanes) if track else (1, 1), np.uint8)
+    # sigma clipping across integrations (by column blocks) also keeps the median of each
+    # pixel with neighbour triggers, so that listing the triggers does not select it again
+    by_block = track and bool(only_use_ints)
+    trig_med = np.empty((ny, nx) if by_block else (1, 1))
     _primary(
         data,
         gdq,
@@ -366,6 +370,7 @@ def _two_point(
         row_trig,
         track,
         free,
+        trig_med,
     )
     n_reset = 0
     if track:
@@ -413,6 +418,8 @@ def _two_point(
             u8(sat),
             u8(jump),
             has_trig,
+            trig_med,
+            by_block and n_reset == 0,
             offsets,
             *out,
         )

@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from webbcal.kernels.pixmap import _stencil, _weights
 
-__all__ = ["blot", "flag_outliers"]
+__all__ = ["apply_flags", "blot", "finish_single", "flag_outliers"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -174,18 +174,65 @@ def blot(
     hy: float,
     shape: tuple[int, int],
     order: int = 5,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``image`` resampled onto an input grid of ``shape`` (see the module docstring).
 
-    ``nodes``/``hx``/``hy`` describe the input -> image pixel map (a NodeMap).
+    ``nodes``/``hx``/``hy`` describe the input -> image pixel map (a NodeMap). Written
+    into ``out`` (float32 ``shape``) when given, e.g. a buffer reused between exposures.
     """
-    out = np.empty(shape, np.float32)
+    if out is None or out.shape != tuple(shape) or out.dtype != np.float32:
+        out = np.empty(shape, np.float32)
     image = np.ascontiguousarray(image, np.float32)
     if int(order) == 5:
         _blot_rows5(image, nodes, float(hx), float(hy), out)
     else:
         _blot_rows(image, nodes, float(hx), float(hy), int(order) + 1, out)
     return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _finish_single(total, wht, fill, threshold):
+    ny, nx = total.shape
+    for y in prange(ny):
+        for x in range(nx):
+            w = wht[y, x]
+            if w < threshold:
+                total[y, x] = np.nan
+            elif w > 0.0:
+                total[y, x] = total[y, x] / w
+            else:
+                total[y, x] = fill
+
+
+def finish_single(total: np.ndarray, wht: np.ndarray, fill: float, threshold: float) -> None:
+    """A single drizzle's image from its sums, in place in ``total`` (float32).
+
+    ``total / wht`` where ``wht > 0``, ``fill`` where nothing landed, then NaN wherever
+    ``wht < threshold`` (the ``maskpt`` cut), in one pass.
+    """
+    _finish_single(total, wht, np.float32(fill), float(threshold))
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _apply_flags(mask, dq, bad_bits, flag, counts):
+    for y in prange(mask.shape[0]):
+        c = 0
+        for x in range(mask.shape[1]):
+            if mask[y, x] and (dq[y, x] & bad_bits) == 0:
+                dq[y, x] |= flag
+                c += 1
+        counts[y] = c
+
+
+def apply_flags(mask: np.ndarray, dq: np.ndarray, bad_bits: int, flag: int) -> int:
+    """OR ``flag`` into ``dq`` (in place) where ``mask`` is set and ``dq`` has no ``bad_bits``.
+
+    Returns the number of pixels flagged.
+    """
+    counts = np.zeros(mask.shape[0], np.int64)
+    _apply_flags(mask, dq, np.uint32(bad_bits & 0xFFFFFFFF), np.uint32(flag), counts)
+    return int(counts.sum())
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -308,7 +308,7 @@ def fit_ramps_ols(
     ped_tmp = ((nframes + 1) / 2.0 + dropframes1) / (nframes + groupgap)
     lmax = min(ngroups, _TABLE_MAX_LENGTH)
     coef = _k.slope_coefficients(lmax, weighting == "optimal")
-    net = _k.sorting_network(ngroups - 1)
+    net = _k.median_network(ngroups - 1)
 
     if out is not None:
         rate, ints, ped = out.rate, out.rateints, out.pedestal
@@ -376,7 +376,7 @@ def ols_median_rate_sum(
     _kern.ols_kernel(
         data, groupdq, np.zeros((1, 1), np.uint32), one, one, one, zf, np.zeros((1, 1)), flags,
         float(np.float32(group_time)), ft, (float(nframes) + 1.0) * ft / 2.0,
-        np.zeros((1, 1, 1)), 0, _k.sorting_network(ngroups - 1), 0.0,
+        np.zeros((1, 1, 1)), 0, _k.median_network(ngroups - 1), 0.0,
         _block(nints, ngroups, nx), np.zeros((4, 1, 1)),
         np.zeros((4, 1, 1), np.int64), nints, one, one, one, one, np.zeros((1, 1), np.uint32),
         f3, f3, f3, f3, f3, u3, out,

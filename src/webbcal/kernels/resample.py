@@ -232,7 +232,7 @@ def _green(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, fl
 
 @njit(cache=True, nogil=True, inline="always")
 def _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2, sig0, sig1, sig2, ctx,
-         ctx_bit, wy, wx, dow, dsc):  # fmt: skip
+         use_ctx, ctx_bit, wy, wx, dow, dsc):  # fmt: skip
     """Deposit ``dow`` of one input pixel into window pixel (wy, wx) (planes ``s* >= 0``)."""
     out_sum[wy, wx] += dow * dsc
     out_wht[wy, wx] += dow
@@ -244,7 +244,8 @@ def _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2, sig0, sig1,
         in_sig[s1, wy, wx] += dow * sig1
     if s2 >= 0:
         in_sig[s2, wy, wx] += dow * sig2
-    ctx[wy, wx] |= ctx_bit
+    if use_ctx:
+        ctx[wy, wx] |= ctx_bit
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -268,6 +269,7 @@ def drizzle_square(
     ymax: int,
     pixfrac: float,
     iscale: float,
+    sky: float,
     ox0: int,
     oy0: int,
     out_sum: np.ndarray,
@@ -303,6 +305,8 @@ def drizzle_square(
         ``ymin..ymax``.
     pixfrac, iscale : float
         Pixel shrink factor; data scale factor.
+    sky : float
+        Subtracted from the data (in float32, as ``data - np.float32(sky)``) before scaling.
     ox0, oy0 : int
         Output-grid position of the window's pixel (0, 0).
     out_sum, out_wht : ndarray
@@ -317,7 +321,7 @@ def drizzle_square(
     slots : ndarray
         int64 ``(3,)``: the plane of ``in_sig`` of each variance (-1: not drizzled).
     ctx : ndarray
-        Window int32 context plane.
+        Window int32 context plane (0 rows: no context).
     ctx_bit : numpy.int32
         This input's context bit, OR-ed into ``ctx`` where ``dow > 0``.
     extents : ndarray
@@ -336,6 +340,8 @@ def drizzle_square(
     s0 = slots[0] if var0.size > 0 else -1
     s1 = slots[1] if var1.size > 0 else -1
     s2 = slots[2] if var2.size > 0 else -1
+    use_ctx = ctx.shape[0] > 0
+    sky32 = np.float32(sky)
     for b in prange(nbands):
         lo_row = bands[b]
         hi_row = bands[b + 1]
@@ -368,7 +374,7 @@ def drizzle_square(
             for k in range(npx):
                 i = xmin + k
                 wgt = weight[j, i]
-                dval = data[j, i]
+                dval = data[j, i] - sky32
                 if not (wgt > 0.0) or not np.isfinite(dval):
                     continue
                 # counter-clockwise in input pixels: (-,-) (+,-) (+,+) (-,+)
@@ -430,8 +436,8 @@ def drizzle_square(
                         cum = cells[q]
                         if cum * scale > 0.0 and abs(cum) > thresh:
                             _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2,
-                                 sig0, sig1, sig2, ctx, ctx_bit, wy, wx, cum * scale,
-                                 dsc)  # fmt: skip
+                                 sig0, sig1, sig2, ctx, use_ctx, ctx_bit, wy, wx,
+                                 cum * scale, dsc)  # fmt: skip
                     continue
                 nc = math.floor(xhi) - ix0 + 2
                 nr = math.floor(yhi) - iy0 + 1
@@ -460,5 +466,5 @@ def drizzle_square(
                             continue
                         if cum * scale > 0.0 and abs(cum) > thresh:
                             _put(out_sum, out_wht, in_wht, separate_wht, in_sig, s0, s1, s2,
-                                 sig0, sig1, sig2, ctx, ctx_bit, wy, wx, cum * scale,
-                                 dsc)  # fmt: skip
+                                 sig0, sig1, sig2, ctx, use_ctx, ctx_bit, wy, wx,
+                                 cum * scale, dsc)  # fmt: skip

@@ -41,6 +41,7 @@ __all__ = ["KERNELS", "DrizzleResult", "Drizzler", "drizzle_weight"]
 KERNELS = ("square", "point", "turbo", "gaussian", "lanczos2", "lanczos3")
 
 _EMPTY = np.zeros((0, 0), dtype=np.float32)
+_NO_CTX = np.zeros((0, 0), dtype=np.int32)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class _Input:
     kinds: tuple[int, ...]  # variance kinds (0 rnoise, 1 poisson, 2 flat) of sig's planes
     exptime: float
     scale2: float  # iscale**2
+    buffers: tuple[np.ndarray, ...]  # flat buffers behind iwht / sig, reusable once folded
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -93,14 +95,17 @@ def drizzle_weight(
     *,
     var_rnoise: np.ndarray | None = None,
     exptime: float = 1.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-pixel drizzle weights of an input (float32), as the official ``build_driz_weight``.
 
     ``1 / VAR_RNOISE`` (0 where it is not positive and finite) when ``var_rnoise`` is
     given (``weight_type="ivm"``), else ``exptime``; 0 where ``dq & bad_bits`` (no DQ test
-    when ``bad_bits`` is None).
+    when ``bad_bits`` is None). Written into ``out`` (float32, the shape of ``dq``) when
+    given, e.g. a buffer reused from input to input.
     """
-    out = np.empty(dq.shape, dtype=np.float32)
+    if out is None or out.shape != dq.shape or out.dtype != np.float32:
+        out = np.empty(dq.shape, dtype=np.float32)
     ivm = var_rnoise is not None
     rn = np.asarray(var_rnoise, dtype=np.float32) if ivm else _EMPTY
     mask = np.uint32(0 if bad_bits is None else bad_bits & 0xFFFFFFFF)
@@ -240,6 +245,14 @@ class Drizzler:
         How the inputs' variances are combined (the data weights are given per pixel).
     pixel_scale_ratio : float
         Output / input pixel scale: the kernel size of the non-square kernels.
+    context : bool
+        Keep the context (CON) bit planes (False: ``finalize`` gives a 0-plane CON).
+    out : tuple of ndarray, optional
+        float32 ``shape`` arrays to hold the data sums and the weights (zeroed here; they
+        become the result's SCI and WHT), e.g. buffers reused from one drizzle to the next.
+
+    Each input's weight and variance sums (needed until the next input is added) live in
+    buffers kept from one input to the next: fresh memory is touched once, not per input.
     """
 
     def __init__(
@@ -251,6 +264,8 @@ class Drizzler:
         fillval: float = np.nan,
         weight_type: str = "ivm",
         pixel_scale_ratio: float = 1.0,
+        context: bool = True,
+        out: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if kernel not in KERNELS:
             raise ValueError(f"unknown drizzle kernel {kernel!r}; use one of {', '.join(KERNELS)}")
@@ -264,9 +279,18 @@ class Drizzler:
         self.fillval = float(fillval)
         self.weight_type = weight_type
         self.pixel_scale_ratio = float(pixel_scale_ratio)
-        self.total = np.zeros(self.shape, dtype=np.float32)
-        self.wht = np.zeros(self.shape, dtype=np.float32)
+        if out is None:
+            self.total = np.zeros(self.shape, dtype=np.float32)
+            self.wht = np.zeros(self.shape, dtype=np.float32)
+        else:
+            self.total, self.wht = out
+            for a in out:
+                if a.shape != self.shape or a.dtype != np.float32:
+                    raise ValueError(f"drizzle: out arrays must be float32 {self.shape}")
+                a.fill(0.0)
+        self.context = bool(context)
         self._con: list[np.ndarray] = []
+        self._spare: list[np.ndarray] = []  # flat float32 buffers of folded inputs
         self.n_inputs = 0
         self._pending: _Input | None = None
         # per variance kind (rnoise, poisson, flat): running sums, allocated on first use
@@ -289,6 +313,8 @@ class Drizzler:
         return y0, x0, y1 - y0, x1 - x0
 
     def _ctx_plane(self, index: int) -> tuple[np.ndarray, np.int32]:
+        if not self.context:
+            return _NO_CTX, np.int32(0)
         plane, bit = divmod(index, 32)
         while len(self._con) <= plane:
             self._con.append(np.zeros(self.shape, dtype=np.int32))
@@ -303,6 +329,7 @@ class Drizzler:
         *,
         exptime: float = 1.0,
         iscale: float = 1.0,
+        sky: float = 0.0,
         bbox: tuple[int, int, int, int] | None = None,
     ) -> bool:
         """Drizzle one input.
@@ -321,6 +348,8 @@ class Drizzler:
         iscale : float
             Intensity scale: the data are multiplied by ``iscale``, the variances by
             ``iscale**2``.
+        sky : float
+            Subtracted from the data first (as ``data - np.float32(sky)``).
         bbox : tuple of int, optional
             Input pixel range ``(xmin, xmax, ymin, ymax)``, inclusive (default: all).
 
@@ -348,34 +377,58 @@ class Drizzler:
             self._pending = None
         oy0, ox0, h, w = window
         first = self.n_inputs == 0
-        iwht = self.wht[oy0 : oy0 + h, ox0 : ox0 + w] if first else np.zeros((h, w), np.float32)
-        sig = np.zeros((len(kinds), h, w), dtype=np.float32)
+        sig, sig_buf = self._zeros((len(kinds), h, w))  # the larger first: best fits
+        if first:
+            iwht, iwht_buf = self.wht[oy0 : oy0 + h, ox0 : ox0 + w], None
+        else:
+            iwht, iwht_buf = self._zeros((h, w))
         plane, bit = self._ctx_plane(self.n_inputs)
         views = (
             self.total[oy0 : oy0 + h, ox0 : ox0 + w],
             self.wht[oy0 : oy0 + h, ox0 : ox0 + w],
-            plane[oy0 : oy0 + h, ox0 : ox0 + w],
+            plane if plane.size == 0 else plane[oy0 : oy0 + h, ox0 : ox0 + w],
         )
         box = (xmin, xmax, ymin, ymax)
         if self.kernel == "square":
-            self._square(nodemap, data, weight, var, box, iscale, window, views, iwht,
+            self._square(nodemap, data, weight, var, box, iscale, sky, window, views, iwht,
                          not first, sig, slots, bit)  # fmt: skip
         else:
             from webbcal.kernels.resample_cdriz import drizzle_with_package
 
+            if sky:
+                data = data - np.float32(sky)
             drizzle_with_package(
                 self.kernel, nodemap.pixmap(), data, weight, var, box, self.pixfrac, iscale,
                 self.pixel_scale_ratio, window, views, iwht, not first, sig, slots, bit,
             )  # fmt: skip
         self.n_inputs += 1
-        pending = _Input(window, iwht, sig, kinds, float(exptime), float(iscale) ** 2)
+        buffers = tuple(b for b in (iwht_buf, sig_buf) if b is not None)
+        pending = _Input(window, iwht, sig, kinds, float(exptime), float(iscale) ** 2, buffers)
         if first:
             self._pending = pending  # kept apart: a single input needs no combination
         else:
             self._fold(pending)
         return True
 
-    def _square(self, nodemap, data, weight, var, box, iscale, window, views, iwht,
+    def _zeros(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """A zeroed float32 array of ``shape`` (``(..., h, w)``) and the flat buffer it is in.
+
+        The buffer is the smallest kept one (of a folded input) that is large enough; a new
+        one can hold the planes on the whole output grid (only the part used is ever
+        touched, so only that takes memory), so that it fits any later window.
+        """
+        size = int(np.prod(shape))
+        fits = [k for k, buf in enumerate(self._spare) if buf.size >= size]
+        if fits:
+            buf = self._spare.pop(min(fits, key=lambda k: self._spare[k].size))
+            view = buf[:size]
+            view.fill(0.0)
+            return view.reshape(shape), buf
+        planes = int(np.prod(shape[:-2]))
+        buf = np.zeros(max(size, planes * self.shape[0] * self.shape[1]), dtype=np.float32)
+        return buf[:size].reshape(shape), buf
+
+    def _square(self, nodemap, data, weight, var, box, iscale, sky, window, views, iwht,
                 separate, sig, slots, bit) -> None:  # fmt: skip
         xmin, xmax, ymin, ymax = box
         oy0, ox0, h, _ = window
@@ -392,7 +445,8 @@ class Drizzler:
         out_sum, out_wht, ctx = views
         drizzle_square(
             xs_left, xs_right, nodemap.hy, data, weight, *var, xmin, ymin, ymax,
-            self.pixfrac, float(iscale), ox0, oy0, out_sum, out_wht, iwht, separate, sig,
+            self.pixfrac, float(iscale), float(sky), ox0, oy0, out_sum, out_wht, iwht, separate,
+            sig,
             slots, ctx, bit, extents, bands,
         )  # fmt: skip
 
@@ -405,18 +459,19 @@ class Drizzler:
             if self._vsum[k] is None:
                 self._vsum[k] = np.zeros(self.shape, dtype=np.float32)
                 self._vwt[k] = np.zeros(self.shape, dtype=np.float32)
-        if not item.kinds:
-            return
-        sums = [(_EMPTY, _EMPTY) if v is None else (v, self._vwt[k])
-                for k, v in enumerate(self._vsum)]  # fmt: skip
-        _fold(item.iwht, item.sig, slots, self.weight_type == "ivm", item.exptime,
-              item.scale2, oy0, ox0, *sums[0], *sums[1], *sums[2])  # fmt: skip
+        if item.kinds:
+            sums = [(_EMPTY, _EMPTY) if v is None else (v, self._vwt[k])
+                    for k, v in enumerate(self._vsum)]  # fmt: skip
+            _fold(item.iwht, item.sig, slots, self.weight_type == "ivm", item.exptime,
+                  item.scale2, oy0, ox0, *sums[0], *sums[1], *sums[2])  # fmt: skip
+        self._spare.extend(item.buffers)  # free to hold the next input's sums
 
     # ---------------------------------------------------------------- finishing
     def finalize(self) -> DrizzleResult:
         """Turn the sums into the output arrays (the Drizzler cannot be used after)."""
         if self.n_inputs == 0:
             raise ValueError("drizzle: no input was added")
+        self._spare.clear()
         var: list[np.ndarray | None] = [None, None, None]
         if self._pending is not None:
             item, self._pending = self._pending, None
@@ -438,7 +493,10 @@ class Drizzler:
         if any(v is not None for v in var):
             err = np.empty(self.shape, dtype=np.float32)
             _error(*(_EMPTY if v is None else v for v in var), err)
-        con = np.stack(self._con) if len(self._con) > 1 else self._con[0][None]
+        if not self._con:
+            con = np.zeros((0, *self.shape), dtype=np.int32)
+        else:
+            con = np.stack(self._con) if len(self._con) > 1 else self._con[0][None]
         return DrizzleResult(
             data=self.total,
             wht=self.wht,

@@ -67,7 +67,8 @@ def drizzle_with_package(
     out_wht += wht
     if separate:
         iwht += wht
-    ctx[wht > 0] |= bit
+    if ctx.size:  # an empty plane: no context kept
+        ctx[wht > 0] |= bit
     for k, var in enumerate(variances):
         if var.size == 0 or slots[k] < 0:
             continue

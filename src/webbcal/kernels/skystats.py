@@ -35,6 +35,7 @@ __all__ = [
     "gather_overlap",
     "good_flags",
     "sky_value",
+    "unusable",
 ]
 
 _HUGE = 1.0e308
@@ -43,20 +44,134 @@ _HUGE = 1.0e308
 STATISTICS = {"mean": 0, "median": 1, "mode": 2, "midpt": 3}
 
 
+#: Fixed number of chunks of the parallel passes (the result does not depend on the threads).
+_CHUNKS = 64
+
+#: Floating-point freedoms of the summing loops: they may be reordered into SIMD lanes
+#: (NaNs and infinities keep their meaning, so the range tests stay exact).
+_SUMS = {"reassoc", "contract", "nsz"}
+
+#: Parallel parts of a histogram (each has its own counts).
+_PARTS = 4
+
+_ALL = np.uint32(0xFFFFFFFF)
+_SIGN = np.uint32(0x80000000)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _chunk(n, c):
+    size = (n + _CHUNKS - 1) // _CHUNKS
+    return min(n, c * size), min(n, (c + 1) * size)
+
+
+@njit(cache=True, nogil=True, fastmath=_SUMS)
+def _chunk_moments(seg, lo, hi):
+    """Count, sum and sum of squares of the values of ``seg`` within ``[lo, hi]``.
+
+    No branch, and a loop index from 0 (provably not negative): the loop vectorises.
+    """
+    count = 0
+    total = 0.0
+    total2 = 0.0
+    for i in range(seg.size):
+        v = np.float64(seg[i])
+        inside = (v >= lo) & (v <= hi)  # False for NaN
+        count += inside
+        w = v if inside else 0.0
+        total += w
+        total2 += w * w
+    return count, total, total2
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _moments(buf, n, lo, hi):
+    """Count, mean and population std of ``buf[:n]`` within ``[lo, hi]``.
+
+    Partial sums over ``_CHUNKS`` fixed chunks, run in parallel and added in order.
+    """
+    counts = np.zeros(_CHUNKS, np.int64)
+    sums = np.zeros(_CHUNKS)
+    sums2 = np.zeros(_CHUNKS)
+    for c in prange(_CHUNKS):
+        start, stop = _chunk(n, c)
+        counts[c], sums[c], sums2[c] = _chunk_moments(buf[start:stop], lo, hi)
+    count = 0
+    total = 0.0
+    total2 = 0.0
+    for c in range(_CHUNKS):
+        count += counts[c]
+        total += sums[c]
+        total2 += sums2[c]
+    if count == 0:
+        return 0, np.nan, np.nan
+    mean = total / count
+    return count, mean, math.sqrt(max(total2 / count - mean * mean, 0.0))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key(bits):
+    """Unsigned key of a float32 bit pattern that sorts as the float."""
+    return np.uint32(bits ^ (np.uint32(np.uint32(0) - (bits >> np.uint32(31))) | _SIGN))
+
+
 @njit(cache=True, nogil=True)
+def _chunk_keys(seg, bits, lo, hi):
+    """Smallest and largest sort key of the values of ``seg`` within ``[lo, hi]``."""
+    kmin = _ALL
+    kmax = np.uint32(0)
+    for i in range(seg.size):
+        v = np.float64(seg[i])
+        inside = (v >= lo) & (v <= hi)
+        key = _key(bits[i])
+        kmin = min(kmin, key if inside else _ALL)
+        kmax = max(kmax, key if inside else np.uint32(0))
+    return kmin, kmax
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _extremes(buf, n, lo, hi):
+    """Smallest and largest value of the float32 ``buf[:n]`` within ``[lo, hi]``.
+
+    Compared as integer sort keys of the float bits (the loops vectorise); at least one
+    value must be in range.
+    """
+    bits = buf.view(np.uint32)
+    kmin = np.empty(_CHUNKS, np.uint32)
+    kmax = np.empty(_CHUNKS, np.uint32)
+    for c in prange(_CHUNKS):
+        start, stop = _chunk(n, c)
+        kmin[c], kmax[c] = _chunk_keys(buf[start:stop], bits[start:stop], lo, hi)
+    out = np.empty(2, np.uint32)
+    out[0] = kmin.min()
+    out[1] = kmax.max()
+    for k in range(2):  # key -> float32 bits
+        out[k] = np.uint32(out[k] ^ _SIGN) if out[k] & _SIGN else np.uint32(out[k] ^ _ALL)
+    values = out.view(np.float32)
+    return np.float64(values[0]), np.float64(values[1])
+
+
+@njit(cache=True, parallel=True, nogil=True)
 def _histogram(buf, n, width, lower, upper, lo, hi):
     """Histogram of the values of ``buf[:n]`` within ``[lower, upper]``, from their minimum.
 
     ``lo`` and ``hi`` are the smallest and largest of those values. Returns the counts and
-    the left edge of the first bin (bins of ``width``).
+    the left edge of the first bin (bins of ``width``). Counted in ``_PARTS`` parallel parts
+    (integer counts: the same whatever the threads).
     """
     nbins = max(1, min(int((hi - lo) / width) + 1, 1_000_000))
+    parts = _PARTS
+    partial = np.zeros((parts, nbins), np.int64)
+    size = (n + parts - 1) // parts
+    for p in prange(parts):
+        h = partial[p]
+        seg = buf[min(n, p * size) : min(n, (p + 1) * size)]
+        for i in range(seg.size):
+            v = np.float64(seg[i])
+            if lower <= v <= upper:
+                h[min(int((v - lo) / width), nbins - 1)] += 1
     hist = np.zeros(nbins, np.int64)
-    for i in range(n):
-        v = np.float64(buf[i])
-        if lower <= v <= upper:
-            k = min(int((v - lo) / width), nbins - 1)
-            hist[k] += 1
+    for p in range(parts):
+        hist += partial[p]
     return hist, lo
 
 
@@ -89,67 +204,14 @@ def _midpt(buf, n, width, lower, upper, count, vmin, vmax):
     return lo + hist.size * width
 
 
-#: Fixed number of chunks of the moment sums (the result does not depend on the threads).
-_CHUNKS = 64
-
-
-@njit(cache=True, nogil=True)
-def _chunk_moments(buf, start, stop, lo, hi):
-    """Count, sum, sum of squares, min and max of ``buf[start:stop]`` within ``[lo, hi]``."""
-    count = 0
-    total = 0.0
-    total2 = 0.0
-    vmin = _HUGE
-    vmax = -_HUGE
-    for i in range(start, stop):
-        v = np.float64(buf[i])
-        if lo <= v <= hi:  # False for NaN
-            count += 1
-            total += v
-            total2 += v * v
-            vmin = min(vmin, v)
-            vmax = max(vmax, v)
-    return count, total, total2, vmin, vmax
-
-
-@njit(cache=True, parallel=True, nogil=True)
-def _moments(buf, n, lo, hi):
-    """Count, mean, population std, min and max of ``buf[:n]`` within ``[lo, hi]``.
-
-    Partial sums over ``_CHUNKS`` fixed chunks, run in parallel and added in order.
-    """
-    size = (n + _CHUNKS - 1) // _CHUNKS
-    counts = np.zeros(_CHUNKS, np.int64)
-    sums = np.zeros(_CHUNKS)
-    sums2 = np.zeros(_CHUNKS)
-    mins = np.full(_CHUNKS, _HUGE)
-    maxs = np.full(_CHUNKS, -_HUGE)
-    for c in prange(_CHUNKS):
-        counts[c], sums[c], sums2[c], mins[c], maxs[c] = _chunk_moments(
-            buf, c * size, min(n, (c + 1) * size), lo, hi
-        )
-    count = 0
-    total = 0.0
-    total2 = 0.0
-    for c in range(_CHUNKS):
-        count += counts[c]
-        total += sums[c]
-        total2 += sums2[c]
-    if count == 0:
-        return 0, np.nan, np.nan, np.nan, np.nan
-    mean = total / count
-    std = math.sqrt(max(total2 / count - mean * mean, 0.0))
-    return count, mean, std, mins.min(), maxs.max()
-
-
 @njit(cache=True, nogil=True)
 def sky_value(values, stat, lower, upper, nclip, lsigma, usigma, binwidth):
-    """Clipped sky statistic of ``values`` (1-D); see the module docstring.
+    """Clipped sky statistic of ``values`` (1-D float32); see the module docstring.
 
     Parameters
     ----------
     values : ndarray
-        Pixel values (any float dtype; NaNs are ignored). Not modified.
+        Pixel values (float32, contiguous; NaNs are ignored). Not modified.
     stat : int
         A code of :data:`STATISTICS`.
     lower, upper : float
@@ -172,16 +234,16 @@ def sky_value(values, stat, lower, upper, nclip, lsigma, usigma, binwidth):
     hi = _HUGE if np.isnan(upper) else upper
     buf = values
     n = values.size
-    count, mean, std, vmin, vmax = _moments(buf, n, lo, hi)
+    count, mean, std = _moments(buf, n, lo, hi)
     if count == 0:
         return np.nan, 0
     for _ in range(nclip):
         new_lo = max(lo, mean - lsigma * std)
         new_hi = min(hi, mean + usigma * std)
-        c2, m2, s2, min2, max2 = _moments(buf, n, new_lo, new_hi)
+        c2, m2, s2 = _moments(buf, n, new_lo, new_hi)
         if c2 == count or c2 == 0:
             break
-        lo, hi, count, mean, std, vmin, vmax = new_lo, new_hi, c2, m2, s2, min2, max2
+        lo, hi, count, mean, std = new_lo, new_hi, c2, m2, s2
     if stat == 0:
         return mean, count
     if stat == 1:
@@ -196,6 +258,7 @@ def sky_value(values, stat, lower, upper, nclip, lsigma, usigma, binwidth):
     width = binwidth * std
     if not (width > 0.0):
         return mean, count
+    vmin, vmax = _extremes(buf, n, lo, hi)
     if stat == 2:
         return _mode(buf, n, width, lo, hi, vmin, vmax), count
     return _midpt(buf, n, width, lo, hi, count, vmin, vmax), count
@@ -229,6 +292,23 @@ def _flags(data, dq, bad_bits, out):
         for x in range(data.shape[1]):
             ok = (dq[y, x] & bad_bits) == 0
             out[y, x] = (DQ_OK + (USABLE if np.isfinite(data[y, x]) else 0)) if ok else 0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _unusable(data, dq, bad_bits, out):
+    for y in prange(data.shape[0]):
+        for x in range(data.shape[1]):
+            out[y, x] = (dq[y, x] & bad_bits) != 0 or not np.isfinite(data[y, x])
+
+
+def unusable(data: np.ndarray, dq: np.ndarray, bad_bits: int) -> np.ndarray:
+    """Pixels to leave out: DQ with a bit of ``bad_bits``, or a value that is not finite.
+
+    One pass, no temporary arrays; a boolean mask.
+    """
+    out = np.empty(data.shape, np.bool_)
+    _unusable(data, np.asarray(dq, np.uint32), np.uint32(bad_bits), out)
+    return out
 
 
 def good_flags(data: np.ndarray, dq: np.ndarray, bad_bits: int) -> np.ndarray:

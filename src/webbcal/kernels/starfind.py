@@ -97,12 +97,13 @@ def _convolve(data, dy, dx, k, r, out):
         o = out[y]
         inner = r <= y < ny - r
         if inner:
+            body = o[r : nx - r]
             for t in range(n):
-                row = data[y + dy[t]]
+                # slices: the loop index is then provably >= 0 and the loop vectorises
+                src = data[y + dy[t]][r + dx[t] : nx - r + dx[t]]
                 w = np.float32(k[t])
-                off = dx[t]
-                for x in range(r, nx - r):
-                    o[x] += w * row[x + off]
+                for x in range(body.size):
+                    body[x] += w * src[x]
         for x in range(nx):
             if inner and r <= x < nx - r:
                 continue

@@ -246,11 +246,18 @@ class Detector1Pipeline(Pipeline):
         """Integration chunks up to jump (spilled to disk), then row bands to ramp_fit."""
         nints, ngroups, ny, nx = model.shape
         spill = Spill((nints, ngroups, ny, nx), self.config.common.output_dir)
+        bands = row_bands(ny, band)
+        rows = max(min(ny, y1 + 1) - max(0, y0 - 1) for y0, y1 in bands)
+        # one set of buffers for the chunks, then the bands (with their halo rows): the
+        # second pass reuses memory the first has already touched
+        buffers = ChunkBuffers(ngroups * nx * max(min(chunk, nints) * ny, nints * rows))
         try:
             with cached_references(model):
-                last, extras, pixeldq = self._stream_corrections(model, order, spill, chunk)
+                last, extras, pixeldq = self._stream_corrections(model, order, spill, chunk,
+                                                                 buffers)  # fmt: skip
                 with reused_outputs():  # each band's products are copied out at once
-                    rate, rateints = self._stream_fits(last, spill, extras, pixeldq, band)
+                    rate, rateints = self._stream_fits(last, spill, extras, pixeldq, bands,
+                                                       buffers)  # fmt: skip
         finally:
             spill.close()
         rate = self.run_step("gain_scale", rate)
@@ -259,13 +266,13 @@ class Detector1Pipeline(Pipeline):
         return Detector1Result(rate=rate, rateints=rateints)
 
     def _stream_corrections(
-        self, model: Any, order: tuple[str, ...], spill: Spill, chunk: int
-    ) -> tuple[RampModel, dict[str, np.ndarray], np.ndarray]:
+        self, model: Any, order: tuple[str, ...], spill: Spill, chunk: int,
+        buffers: ChunkBuffers,
+    ) -> tuple[RampModel, dict[str, np.ndarray], np.ndarray]:  # fmt: skip
         nints = model.shape[0]
         pixeldq = np.zeros(model.shape[-2:], np.uint32)
         extras: dict[str, np.ndarray] = {}
         last = None
-        buffers = ChunkBuffers(min(chunk, nints) * int(np.prod(model.shape[1:])))
         for first in range(0, nints, chunk):
             stop = min(nints, first + chunk)
             part = chunk_model(model, first, stop, buffers)
@@ -289,20 +296,17 @@ class Detector1Pipeline(Pipeline):
         spill: Spill,
         extras: dict[str, np.ndarray],
         pixeldq: np.ndarray,
-        band: int,
+        bands: list[tuple[int, int]],
+        buffers: ChunkBuffers,
     ) -> tuple[Any, Any]:
         nints, _, ny, nx = spill.shape
         rate_arrays = _empty_rates((ny, nx))
         ints_arrays = _empty_rates((nints, ny, nx))
         rate_meta = ints_meta = None
         crs = []
-        bands = row_bands(ny, band)
-        rows = max(min(ny, y1 + 1) - max(0, y0 - 1) for y0, y1 in bands)
-        size = nints * spill.shape[1] * rows * nx
-        buffers = (np.empty(size, np.float32), np.empty(size, np.uint8))  # reused by bands
         for y0, y1 in bands:
             h0, h1 = max(0, y0 - 1), min(ny, y1 + 1)
-            data, gdq = spill.read_band(h0, h1, buffers)
+            data, gdq = spill.read_band(h0, h1, (buffers.data, buffers.groupdq))
             halo = band_model(meta_source, data, gdq, pixeldq[h0:h1].copy(), h0,
                               _rows(extras, h0, h1))  # fmt: skip
             halo = self.run_step("jump", halo)

@@ -32,6 +32,7 @@ from webbcal.core.references import shared_references
 from webbcal.datamodels import GuiderRawModel, Level1bModel, RampModel
 from webbcal.datamodels.fits_io import read_exactly
 from webbcal.errors import InputError, ReferenceFileError, StepError
+from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.kernels.rawio import int16be_to_float32
 
 log = logging.getLogger(__name__)
@@ -313,7 +314,8 @@ def to_ramp_model(model: Any, step: str, cls: type = RampModel) -> Any:
     once: a new model with its metadata, tables and float32 SCI, ZEROFRAME and REFOUT.
     When the raw SCI array has not been read yet and the file is at hand, it is read group
     by group from the file into the float32 array (peak memory: the float32 ramp plus one
-    group); otherwise the array in memory is converted.
+    group; a large ramp is mapped in small pages, see :mod:`webbcal.kernels.pagemem`);
+    otherwise the array in memory is converted.
 
     Raises
     ------
@@ -404,7 +406,7 @@ def _stream_fits_sci(
     bzero = float(hdr.get("BZERO", 0.0))
     _, ngroups, ny, nx = shape
     if out is None:
-        out = np.empty((stop - first, ngroups, ny, nx), dtype=np.float32)
+        out = zeros_small_pages((stop - first, ngroups, ny, nx), np.float32)
     plane = ny * nx
     per_read = max(1, min(ngroups, _READ_BYTES // (2 * plane)))
     if raw is None or raw.size < per_read * plane:

@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import numpy as np
+
 __all__ = ["member_workers", "read_arrays", "run_members", "shared", "shared_geometry"]
 
 T = TypeVar("T")
@@ -106,11 +108,28 @@ def run_members(
     return out
 
 
-def read_arrays(model: Any, names: Sequence[str]) -> list[Any]:
-    """The arrays ``names`` of ``model``, read together when it can (a file-backed view)."""
+def read_arrays(
+    model: Any, names: Sequence[str], buffers: dict[str, np.ndarray] | None = None
+) -> list[Any]:
+    """The arrays ``names`` of ``model``, read together when it can (a file-backed view).
+
+    ``buffers`` (by name, kept by the caller from one exposure to the next): float32
+    arrays of the exposure's shape to read into, made here when missing. An array read
+    from the exposure's file into its buffer is a view of it, valid until the buffer is
+    used again; fresh memory is touched once for all exposures, not once per exposure.
+    """
     if not names:
         return []
     reader = getattr(type(model), "read_arrays", None)
     if reader is not None:
         return list(reader(model, names))
-    return [getattr(model, name) for name in names]
+    uncached = getattr(model, "read_uncached", None)
+    if buffers is None or uncached is None:
+        return [getattr(model, name) for name in names]
+    out = []
+    for name in names:
+        buf = buffers.get(name)
+        if buf is None or buf.shape != tuple(model.shape):
+            buf = buffers[name] = np.empty(model.shape, np.float32)
+        out.append(uncached(name, buf))
+    return out

@@ -13,9 +13,10 @@ then works in two passes (see :mod:`webbcal.pipelines.calwebb_detector1`):
    flags need one halo row on each side of a band).
 
 The models made here carry the exposure's metadata with SUBSTRT2/SUBSIZE2 (band) or
-NINTS (chunk) adjusted, so that the steps cut their references correctly. Chunks
-(:class:`ChunkBuffers`) and bands (``read_band(buffers=...)``) reuse one set of buffers:
-on virtual machines the first touch of fresh memory costs about as much as the work.
+NINTS (chunk) adjusted, so that the steps cut their references correctly. The chunks
+and then the bands (``read_band(buffers=...)``) reuse one set of buffers
+(:class:`ChunkBuffers`, sized for the larger of the two): on virtual machines the first
+touch of fresh memory costs about as much as the work.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from webbcal.atomic import write_view
 from webbcal.datamodels import RampModel
 from webbcal.steps._common import copy_meta, read_integrations
 
@@ -160,7 +162,7 @@ class Spill:
         for path, array, itemsize in ((self.data_path, data, 4), (self.gdq_path, groupdq, 1)):
             with path.open("r+b") as f:
                 f.seek(first * per_int * itemsize)
-                f.write(np.ascontiguousarray(array).data)
+                write_view(f, np.ascontiguousarray(array).data)
         self.written += len(data)
 
     def read_band(

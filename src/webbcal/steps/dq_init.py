@@ -25,6 +25,7 @@ from astropy.io import fits
 from webbcal.core import Refs, Step, param, register
 from webbcal.datamodels import GuiderRawModel, RampModel
 from webbcal.errors import InputError
+from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.steps._common import check_window, is_guider, ref_array, to_ramp_model
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ class DQInitStep(Step):
             np.bitwise_or(ramp.dq, flags, out=ramp.dq)
         else:
             np.bitwise_or(ramp.pixeldq, flags, out=ramp.pixeldq)
-            _ = ramp.groupdq  # created (zeros) when the input had none
+            if not ramp.has("groupdq"):  # zeros; small pages, faulted in by all threads
+                ramp.groupdq = zeros_small_pages(ramp.data.shape, np.uint8)
         if params.user_supplied_dq:
             target = ramp.dq if guider else ramp.pixeldq
             np.bitwise_or(target, _user_dq(params.user_supplied_dq, target.shape), out=target)

@@ -44,12 +44,12 @@ from webbcal.core.naming import exposure_output_name, output_path
 from webbcal.datamodels import ImageModel, dqflags
 from webbcal.errors import InputError, ParameterError
 from webbcal.kernels.median import median_of_sections, nanmedian_stack
-from webbcal.kernels.outlier import blot, flag_outliers
+from webbcal.kernels.outlier import apply_flags, blot, finish_single, flag_outliers
 from webbcal.kernels.pixmap import NodeMap
 from webbcal.kernels.resample_accum import Drizzler, drizzle_weight
 from webbcal.kernels.skystats import STATISTICS, sky_value
 from webbcal.steps._common import exp_type_of, is_tso
-from webbcal.steps._members import run_members
+from webbcal.steps._members import member_workers, read_arrays, run_members
 from webbcal.steps.resample import (
     common_grid,
     input_node_map,
@@ -115,9 +115,14 @@ class _Stack:
         self._dir = None if in_memory else tempfile.TemporaryDirectory(prefix="webbcal-outlier-")
         self._files: list[Path | None] = [None] * n
 
+    def plane(self, k: int) -> np.ndarray | None:
+        """The in-memory plane of drizzle ``k`` (None for files), to drizzle straight into."""
+        return None if self._array is None else self._array[k]
+
     def put(self, k: int, image: np.ndarray) -> None:
         if self._array is not None:
-            self._array[k] = image
+            if not np.may_share_memory(image, self._array[k]):
+                self._array[k] = image
             return
         path = Path(self._dir.name) / f"drizzle{k}.f32"
         np.ascontiguousarray(image, np.float32).tofile(path)
@@ -186,12 +191,10 @@ class OutlierDetectionStep(Step):
             masks = self._with_resampling(target, models, params, bad, snr, scale)
         else:
             masks = self._without_resampling(models, params, bad, snr)
-        flag = np.uint32(dqflags.OUTLIER | dqflags.DO_NOT_USE)
+        flag = dqflags.OUTLIER | dqflags.DO_NOT_USE
         for m, mask in zip(models, masks):
-            dq = m.dq
-            mask &= (dq & np.uint32(bad)) == 0  # pixels already excluded stay as they are
-            new = int(np.count_nonzero(mask))
-            dq[mask] |= flag
+            # pixels already excluded by ``bad`` stay as they are
+            new = apply_flags(mask, m.dq, bad, flag)
             log.info("outlier_detection: %s: %d new outlier pixels (%.4f %%)", m.meta.filename,
                      new, 100.0 * new / max(1, mask.size))  # fmt: skip
         return target
@@ -204,25 +207,37 @@ class OutlierDetectionStep(Step):
         fill = parse_fillval(p.fillval)
         maps: list[NodeMap | None] = [None] * len(models)
         stack = _Stack(len(models), grid.shape, p.in_memory)
+        workers = member_workers(len(models))
+        # buffers of each concurrent drizzle (k % workers), reused by the next exposures:
+        # weights, drizzled weights, VAR_RNOISE and (with the drizzles on disk) the image
+        scratch: list[dict[str, np.ndarray]] = [{} for _ in range(workers)]
 
         def drizzle(k: int) -> np.ndarray:
             m = models[k]
             nm = input_node_map(m, grid.wcs)
             maps[k] = nm
+            bufs = scratch[k % workers]
+            if "wht" not in bufs:
+                bufs["wht"] = np.empty(grid.shape, np.float32)
+            image = stack.plane(k)
+            if image is None:
+                if "image" not in bufs:
+                    bufs["image"] = np.empty(grid.shape, np.float32)
+                image = bufs["image"]
             drz = Drizzler(grid.shape, kernel=p.kernel, pixfrac=p.pixfrac, fillval=fill,
-                           weight_type=p.weight_type, pixel_scale_ratio=ratio)  # fmt: skip
+                           weight_type=p.weight_type, pixel_scale_ratio=ratio, context=False,
+                           out=(image, bufs["wht"]))  # fmt: skip
             ivm = p.weight_type == "ivm" and m.has("var_rnoise")
-            weight = drizzle_weight(m.dq, bad, var_rnoise=m.var_rnoise if ivm else None,
-                                    exptime=measurement_time(m))  # fmt: skip
-            drz.add(nm, sky_subtracted(m), weight, (None, None, None),
-                    exptime=measurement_time(m), iscale=intensity_scale(m),
+            var_rnoise = read_arrays(m, ["var_rnoise"], bufs)[0] if ivm else None
+            bufs["weight"] = drizzle_weight(m.dq, bad, var_rnoise=var_rnoise,
+                                            exptime=measurement_time(m),
+                                            out=bufs.get("weight"))  # fmt: skip
+            del var_rnoise
+            drz.add(nm, m.data, bufs["weight"], (None, None, None),
+                    exptime=measurement_time(m), iscale=intensity_scale(m), sky=sky_level(m),
                     bbox=input_range(m))  # fmt: skip
-            del weight
-            image, wht = drz.total, drz.wht
-            covered = wht > 0
-            np.divide(image, wht, out=image, where=covered)
-            image[~covered] = fill
-            image[wht < _weight_threshold(wht, p.maskpt)] = np.nan
+            wht = bufs["wht"]
+            finish_single(image, wht, fill, _weight_threshold(wht, p.maskpt))
             return image
 
         def keep(k: int, image: np.ndarray) -> None:
@@ -231,7 +246,8 @@ class OutlierDetectionStep(Step):
                 self._save_image(image, grid.wcs, models[k], target, k, "outlier_i2d")
 
         try:
-            run_members(drizzle, len(models), keep)
+            run_members(drizzle, len(models), keep, workers=workers)
+            scratch.clear()  # the buffers are not needed past the drizzles
             median = stack.median()
         finally:
             stack.close()
@@ -241,17 +257,22 @@ class OutlierDetectionStep(Step):
             self._save_image(median, grid.wcs, first, target, None, "median")
         masks: list[np.ndarray] = [np.zeros(0, bool)] * len(models)
 
+        blots: list[np.ndarray | None] = [None] * workers  # reused by the next exposures
+        reads: list[dict[str, np.ndarray]] = [{} for _ in range(workers)]  # and ERR buffers
+
         def compare(k: int) -> np.ndarray:
             m, nm = models[k], maps[k]
-            blotted = blot(median, nm.nodes, nm.hx, nm.hy, m.shape)
+            blotted = blot(median, nm.nodes, nm.hx, nm.hy, m.shape, out=blots[k % workers])
+            blots[k % workers] = blotted
             if p.save_intermediate_results:
                 self._save_image(blotted, m.meta.wcs, m, target, k, "blot")
-            return flag_outliers(m.data, m.err, blotted, sky_level(m) + p.backg, snr, scale)
+            err = read_arrays(m, ["err"], reads[k % workers])[0]
+            return flag_outliers(m.data, err, blotted, sky_level(m) + p.backg, snr, scale)
 
         def store(k: int, mask: np.ndarray) -> None:
             masks[k] = mask
 
-        run_members(compare, len(models), store)
+        run_members(compare, len(models), store, workers=workers)
         return masks
 
     # ------------------------------------------------------------------ direct

@@ -326,30 +326,32 @@ def resample_models(models: Sequence[Any], p: ResampleParams) -> ImageModel:
     bad_bits = dqflags.interpret_bit_flags(p.good_bits)
     bad = None if bad_bits is None else (~bad_bits) & 0xFFFFFFFF
     wanted = p.report_var or p.enable_err
+    weight = None  # one buffer for every input's weights
+    buffers: dict[str, np.ndarray] = {}  # and one for each variance array
     for m, area in zip(models, areas):
         nm = input_node_map(m, out_wcs, max(1, p.pixmap_stepsize))
         ivm = p.weight_type == "ivm" and m.has("var_rnoise")
         names = [n for n in ("var_rnoise", "var_poisson", "var_flat") if wanted and m.has(n)]
         if ivm and "var_rnoise" not in names:
             names.insert(0, "var_rnoise")
-        arrays = dict(zip(names, read_arrays(m, names)))
+        arrays = dict(zip(names, read_arrays(m, names, buffers)))
         weight = drizzle_weight(m.dq, bad, var_rnoise=arrays.get("var_rnoise") if ivm else None,
-                                exptime=measurement_time(m))  # fmt: skip
+                                exptime=measurement_time(m), out=weight)  # fmt: skip
         variances = tuple(
             arrays.get(name) if wanted else None
             for name in ("var_rnoise", "var_poisson", "var_flat")
         )
         del arrays
         iscale = intensity_scale(m, area)
-        added = drizzler.add(nm, sky_subtracted(m), weight, variances,
-                             exptime=measurement_time(m), iscale=iscale,
-                             bbox=input_range(m))  # fmt: skip
-        del weight, variances  # not held while the next input is read
+        added = drizzler.add(nm, m.data, weight, variances, exptime=measurement_time(m),
+                             iscale=iscale, sky=sky_level(m), bbox=input_range(m))  # fmt: skip
+        del variances  # not held while the next input is read
         log.info(
             "resample: %s drizzled (sky %.4g subtracted, intensity scale %.6f, pixel map "
             "error %.1g px)%s",
             m.meta.filename, sky_level(m), iscale, nm.error, "" if added else " -- no overlap",
         )  # fmt: skip
+    del weight, buffers
     result = drizzler.finalize()
     return _output_model(models, p, result, out_wcs, shape, grid, out_scale, ratio)
 

@@ -56,6 +56,7 @@ from webbcal.core import Exposures, Refs, Step, param, register
 from webbcal.core.naming import output_path, split_extension
 from webbcal.datamodels import dqflags
 from webbcal.errors import InputError, ParameterError
+from webbcal.kernels.skystats import unusable
 from webbcal.steps._members import run_members
 from webbcal.steps.assign_wcs import update_sip_keywords
 from webbcal.wcs import fit_sip, footprint, s_region
@@ -126,8 +127,7 @@ class TweakRegParams:
 
 
 def _bad(model: Any) -> np.ndarray:
-    dq = np.asarray(model.dq)
-    return ((dq & (dqflags.DO_NOT_USE | dqflags.NON_SCIENCE)) != 0) | ~np.isfinite(model.data)
+    return unusable(model.data, model.dq, dqflags.DO_NOT_USE | dqflags.NON_SCIENCE)
 
 
 def _finder(p: TweakRegParams) -> FinderConfig:
