@@ -86,6 +86,18 @@ def _corner_row(xs: np.ndarray, hy: float, y: float, row: np.ndarray) -> None:
         row[i, 1] = w0 * a[i, 1] + w1 * b[i, 1] + w2 * c[i, 1] + w3 * d[i, 1]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _y_range(xs_left, xs_right, nsides, hy, yy, row, lo, hi):
+    """``(lo, hi)`` widened by the output y of the corner row at input ``yy``."""
+    for s in range(nsides):
+        _corner_row(xs_left if s == 0 else xs_right, hy, yy, row)
+        for i in range(row.shape[0]):
+            v = row[i, 1]
+            lo = min(lo, v)
+            hi = max(hi, v)
+    return lo, hi
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def row_extents(
     xs_left: np.ndarray, xs_right: np.ndarray, hy: float, y0: int, y1: int, dh: float
@@ -102,15 +114,8 @@ def row_extents(
     if dh == 0.5:  # corner row k (at y0 - 1/2 + k) is shared by input rows k - 1 and k
         rows = np.empty((n + 1, 2), dtype=np.float64)
         for k in prange(n + 1):
-            lo = np.inf
-            hi = -np.inf
             row = np.empty((npx, 2), dtype=np.float64)
-            for s in range(nsides):
-                _corner_row(xs_left if s == 0 else xs_right, hy, y0 - 0.5 + k, row)
-                for i in range(npx):
-                    v = row[i, 1]
-                    lo = min(lo, v)
-                    hi = max(hi, v)
+            lo, hi = _y_range(xs_left, xs_right, nsides, hy, y0 - 0.5 + k, row, np.inf, -np.inf)
             rows[k, 0] = lo
             rows[k, 1] = hi
         for r in prange(n):
@@ -119,17 +124,9 @@ def row_extents(
         return out
     for r in prange(n):
         j = y0 + r
-        lo = np.inf
-        hi = -np.inf
         row = np.empty((npx, 2), dtype=np.float64)
-        for side in range(2):
-            yy = j - dh if side == 0 else j + dh
-            for s in range(nsides):
-                _corner_row(xs_left if s == 0 else xs_right, hy, yy, row)
-                for i in range(npx):
-                    v = row[i, 1]
-                    lo = min(lo, v)
-                    hi = max(hi, v)
+        lo, hi = _y_range(xs_left, xs_right, nsides, hy, j - dh, row, np.inf, -np.inf)
+        lo, hi = _y_range(xs_left, xs_right, nsides, hy, j + dh, row, lo, hi)
         out[r, 0] = lo
         out[r, 1] = hi
     return out

@@ -88,6 +88,17 @@ def uniform(s):
     return ((_mix(s) >> _S11) + 0.5) * _INV53, s
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _layer_draw(s):
+    """One ziggurat draw: layer, sign bit, ``x`` uniform in the layer, advanced state."""
+    s = s + _GOLDEN
+    b = _mix(s)
+    i = np.int64(b & _LAYER)
+    neg = (b >> _S8) & _ONE
+    x = ((b >> _S11) * _INV53) * _ZIG_X[i]
+    return i, neg, x, s
+
+
 @njit(cache=True, nogil=True)
 def _normal_slow(s, i, x, neg):
     """The ziggurat's rare cases: layer ``i``'s wedge (``x`` drawn in it) or the tail."""
@@ -106,11 +117,7 @@ def _normal_slow(s, i, x, neg):
         u, s = uniform(s)
         if zf[i + 1] + u * (zf[i] - zf[i + 1]) < math.exp(-0.5 * x * x):
             return (-x if neg else x), s
-        s = s + _GOLDEN
-        b = _mix(s)
-        i = np.int64(b & _LAYER)
-        neg = (b >> _S8) & _ONE
-        x = ((b >> _S11) * _INV53) * zx[i]
+        i, neg, x, s = _layer_draw(s)
         if x < zx[i + 1]:
             return (-x if neg else x), s
 
@@ -118,11 +125,7 @@ def _normal_slow(s, i, x, neg):
 @njit(cache=True, nogil=True, inline="always")
 def normal(s):
     """Standard normal deviate (256-layer ziggurat) and the advanced state."""
-    s = s + _GOLDEN
-    b = _mix(s)
-    i = np.int64(b & _LAYER)
-    neg = (b >> _S8) & _ONE
-    x = ((b >> _S11) * _INV53) * _ZIG_X[i]
+    i, neg, x, s = _layer_draw(s)
     if x < _ZIG_X[i + 1]:
         return (-x if neg else x), s
     return _normal_slow(s, i, x, neg)
