@@ -16,7 +16,7 @@ NLC = 1048576
 
 
 def _reader(dark):
-    return lambda lead, start, stop: dark[(*lead, slice(start, stop))]
+    return lambda lead, start, stop, reuse: dark[(*lead, slice(start, stop))]
 
 
 CASES = [
@@ -84,8 +84,17 @@ def test_streamed_dark_reads_planes_from_a_file(tmp_path):
         subtract_dark(expect, np.zeros((6, 5), np.uint32), window, np.zeros((6, 5), np.uint32),
                       nframes=1, groupgap=0)  # fmt: skip
 
-        def read(lead, start, stop):
-            return ref.read_planes("data", lead, start, stop, slice(3, 9))[..., 4:9]
+        buffers = []
+
+        def read(lead, start, stop, reuse):
+            out = None
+            if reuse:  # one buffer for every block of the same shape
+                if not buffers or buffers[-1].shape != (stop - start, 6, 24):
+                    buffers.append(np.empty((stop - start, 6, 24), np.float32))
+                out = buffers[-1]
+            part = ref.read_planes("data", lead, start, stop, slice(3, 9), out)
+            assert out is None or np.shares_memory(part, out)
+            return part[..., 4:9]
 
         got = sci.copy()
         subtract_dark_frames(got, np.zeros((6, 5), np.uint32), read, window.shape,

@@ -133,6 +133,26 @@ def test_linearity_slow_reference():
         )
 
 
+@pytest.mark.parametrize("ncoeffs", [2, 3, 4, 5, 6, 7])
+def test_linearity_every_coefficient_count_is_horner(ncoeffs):
+    """The unrolled and the generic row paths evaluate Horner's scheme in float32 exactly."""
+    rng = np.random.default_rng(ncoeffs)
+    data = rng.uniform(0, 3e4, (2, 3, 5, 37)).astype(np.float32)
+    coeffs = (rng.normal(0, 1, (ncoeffs, 5, 37)) * 10.0 ** -(4 * np.arange(ncoeffs))[:, None, None])
+    coeffs = coeffs.astype(np.float32)
+    coeffs[1] += 1.0
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[1, 2, 3, 5:9] = 2  # SATURATED: left as it is
+    d = data.copy()
+    correct_linearity(d, gdq, np.zeros((5, 37), np.uint32), coeffs)
+    expect = coeffs[-1] * data
+    for j in range(ncoeffs - 2, 0, -1):
+        expect = (expect + coeffs[j]) * data
+    expect = expect + coeffs[0]
+    expect[gdq == 2] = data[gdq == 2]
+    np.testing.assert_array_equal(d, expect)
+
+
 def test_superbias():
     data = np.full((2, 3, 4, 5), 100.0, np.float32)
     bias = np.full((4, 5), 10.0, np.float32)

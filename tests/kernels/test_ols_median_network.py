@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from webbcal.kernels import pagemem
+from webbcal.kernels import _ols_kernel, _ols_numba, pagemem
 from webbcal.kernels._ols_numba import median_network
 from webbcal.kernels.ramp_fit import ols_median_rate_sum
 
@@ -20,6 +22,14 @@ def _apply(net: np.ndarray, values: np.ndarray) -> np.ndarray:
         hi = np.maximum(w[:, a], w[:, b])
         w[:, a], w[:, b] = lo, hi
     return w
+
+
+def test_ols_kernel_names_the_current_ols_numba():
+    # numba caches _ols_kernel's kernels by that file's text only (see OLS_NUMBA_SHA256)
+    text = Path(_ols_numba.__file__).read_bytes()
+    assert hashlib.sha256(text).hexdigest()[:16] == _ols_kernel.OLS_NUMBA_SHA256, (
+        "_ols_numba.py changed: update OLS_NUMBA_SHA256 in _ols_kernel.py"
+    )
 
 
 @pytest.mark.parametrize("n", range(1, 65))

@@ -222,3 +222,30 @@ def test_nan_saturated_jumps_and_bad_traps(nres_later):
     np.testing.assert_allclose(res.trapsfilled, et, rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(res.persistence, epers, rtol=1e-5, atol=1e-4)
     assert np.isnan(res.trapsfilled[:, 6, 6]).all()  # the NaN slope fills NaN traps
+
+
+def test_reference_dq_and_nan_references():
+    """DO_NOT_USE density: no traps; DO_NOT_USE PERSAT: slope 0; NaN PERSAT reads as 1e7."""
+    data, gdq, pdq, _, density, persat = make_case(seed=5, nints=1)
+    kw = dict(frame_time=10.7, group_time=21.4)
+
+    def run(dens, ps, **extra):
+        res = correct_persistence(data.copy(), gdq, pdq.copy(), None, dens, ps, PARS, **kw, **extra)
+        return res.trapsfilled
+
+    base = run(density, persat)
+    ddq = np.zeros(density.shape, np.uint32)
+    ddq[2, 3] = 1
+    zeroed = density.copy()
+    zeroed[2, 3] = 0.0
+    np.testing.assert_array_equal(run(density, persat, trap_density_dq=ddq), run(zeroed, persat))
+    pdq_ref = np.zeros(persat.shape, np.uint32)
+    pdq_ref[4, 4] = 1 | 4
+    bad = run(density, persat, persat_dq=pdq_ref)
+    assert (bad[:, 4, 4] == 0).all() and (base[:, 4, 4] > 0).all()
+    np.testing.assert_array_equal(np.delete(bad.reshape(3, -1), 4 * 13 + 4, axis=1),
+                                  np.delete(base.reshape(3, -1), 4 * 13 + 4, axis=1))  # fmt: skip
+    nan_ps, big_ps = persat.copy(), persat.copy()
+    nan_ps[6, 7] = np.nan
+    big_ps[6, 7] = 1.0e7
+    np.testing.assert_array_equal(run(density, nan_ps), run(density, big_ps))

@@ -10,6 +10,7 @@ import pytest
 from webbcal.kernels.ramp_fit import (
     OlsAccumulator,
     RampFitResult,
+    RateArrays,
     fit_ramps_ols,
     miri_group_range,
     ols_median_rate_sum,
@@ -333,6 +334,47 @@ def test_row_tiles_and_integration_chunks_equal_full_fit():
         )
         ints = np.concatenate([getattr(p.rateints, name) for p in parts])
         np.testing.assert_allclose(ints, getattr(full.rateints, name), rtol=1e-6, equal_nan=True)
+
+
+def test_rows_into_larger_outputs_and_no_rateints():
+    c = make_case(10, nints=3, ngroups=6, ny=9)
+    args = (c["data"], c["gdq"], c["pdq"], c["gain"], c["rn"])
+    full = fit_ramps_ols(*args, **c["kw"])
+    nx = c["data"].shape[3]
+    big = RampFitResult(rate=RateArrays.empty((20, nx)), rateints=RateArrays.empty((3, 20, nx)))
+    for name in FIELDS:
+        getattr(big.rate, name)[...] = 7
+        getattr(big.rateints, name)[...] = 7
+    # input rows 2:6 (a band with its halo rows 1 and 6 left out) go to rows 11:15
+    res = fit_ramps_ols(*args, rows=(2, 6), out_row=11, out=big, **c["kw"])
+    assert res.rate is big.rate
+    for name in FIELDS:
+        got, want = getattr(big.rate, name), getattr(full.rate, name)
+        np.testing.assert_array_equal(got[11:15], want[2:6])
+        assert (got[:11] == 7).all() and (got[15:] == 7).all()
+        np.testing.assert_array_equal(getattr(big.rateints, name)[:, 11:15],
+                                      getattr(full.rateints, name)[:, 2:6])
+    # without the per-integration products: the same rate, nothing else written
+    res = fit_ramps_ols(*args, rateints=False, rows=(0, 4), **c["kw"])
+    assert res.rateints is None and res.rate.data.shape == (4, nx)
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(res.rate, name), getattr(full.rate, name)[:4])
+    with pytest.raises(ValueError, match="rows"):
+        fit_ramps_ols(*args, rows=(3, 10), **c["kw"])
+    with pytest.raises(ValueError, match="cannot hold"):
+        fit_ramps_ols(*args, rows=(0, 9), out_row=12, out=big, **c["kw"])
+    with pytest.raises(ValueError, match="save_pedestal"):
+        fit_ramps_ols(*args, rateints=False, save_pedestal=True, **c["kw"])
+    # a group range equals fitting the (copied) groups
+    sub = fit_ramps_ols(np.ascontiguousarray(c["data"][:, 1:5]),
+                        np.ascontiguousarray(c["gdq"][:, 1:5]), *args[2:], **c["kw"])
+    res = fit_ramps_ols(*args, groups=(1, 5), **c["kw"])
+    for name in FIELDS:
+        for product in ("rate", "rateints"):
+            np.testing.assert_array_equal(getattr(getattr(res, product), name),
+                                          getattr(getattr(sub, product), name))
+    with pytest.raises(ValueError, match="groups"):
+        fit_ramps_ols(*args, groups=(4, 4), **c["kw"])
 
 
 def test_bad_arguments():

@@ -8,6 +8,8 @@ from webbcal.core import Exposures
 from webbcal.datamodels import ImageModel
 from webbcal.pipelines.calwebb_image3 import _FileBacked
 from webbcal.steps._members import (
+    kernel_threads,
+    map_batches,
     member_workers,
     read_arrays,
     run_members,
@@ -51,6 +53,18 @@ def test_run_members_keeps_order_and_hands_results_over():
     out = run_members(lambda k: -k, 4, got.__setitem__, workers=3)
     assert got == {0: 0, 1: -1, 2: -2, 3: -3} and out == [None] * 4
     assert 1 <= member_workers(4) <= 4 and member_workers(1) == 1
+
+
+def test_map_batches_shares_the_numba_threads_and_keeps_order():
+    import numba
+
+    before = numba.get_num_threads()
+    seen = list(map_batches(lambda k: (k, numba.get_num_threads()), list(range(5)), 2))
+    assert [k for k, _ in seen] == list(range(5))
+    assert all(n == kernel_threads(2) for _, n in seen)
+    assert numba.get_num_threads() == before  # the calling thread's count is restored
+    assert kernel_threads(1) >= kernel_threads(2) >= 1 and kernel_threads(before + 1) == 1
+    assert list(map_batches(lambda k: -k, [3], 4)) == [-3]
 
 
 def test_read_arrays_reads_what_is_not_kept_in_one_go(tmp_path):

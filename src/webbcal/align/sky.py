@@ -18,16 +18,15 @@ on a node grid ``stepsize`` pixels apart, :func:`webbcal.kernels.pixmap.node_map
 of i belongs to the overlap when its centre falls on a good pixel of j. Pairs whose
 footprints cannot overlap are skipped before any pixel is visited. Each exposure's WCS
 transforms, footprint and pixel flags are computed once; the pixel maps are evaluated
-serially (Python), then pairs are measured concurrently (``workers`` threads; the numba
-kernels release the GIL).
+serially (Python); each pair is measured (``workers`` threads sharing the numba threads;
+the kernels release the GIL) while the next ones are mapped.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ import numpy as np
 
 from webbcal.kernels.pixmap import NodeMap, node_map
 from webbcal.kernels.skystats import gather_good, gather_overlap, good_flags, sky_value
+from webbcal.steps._members import map_batches, member_pool, release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +198,18 @@ def match_deltas(n: int, pairs: Sequence[PairSky], *, match_down: bool = True) -
 
 
 def _run(func, items: Sequence[Any], workers: int) -> list[Any]:
-    if workers <= 1 or len(items) <= 1:
+    return list(map_batches(func, items, workers))
+
+
+def _run_as_mapped(func, items: Iterator[Any], workers: int) -> list[Any]:
+    """``func`` of each item, in order, in ``workers`` threads as the items are made."""
+    if workers <= 1:
         return [func(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(func, items))
+    with member_pool(workers) as pool:
+        futures = [pool.submit(func, item) for item in items]
+        out = [f.result() for f in futures]
+    release_freed_memory()
+    return out
 
 
 def sky_levels(
@@ -235,17 +243,17 @@ def sky_levels(
         return local
     if method == "global":
         return np.full(n, np.nanmin(local))
-    # the WCS (Python, holding the GIL) is used serially; the numba work runs in threads
+    # the WCS (Python, holding the GIL) is used here, one pair after the other, while the
+    # pairs already mapped are measured in threads (numba, without the GIL)
     frames = [_Frame(m, f) for m, f in zip(models, flags)]
-    maps = [
+    maps = (
         _pair_maps(frames[i], frames[j], i, j, stepsize) for i in range(n) for j in range(i + 1, n)
-    ]
-    work = [m for m in maps if m is not None]
+    )
 
     def pair(m: _PairMaps) -> PairSky | None:
         return _measure_pair(frames[m.i], frames[m.j], m, stat)
 
-    found = _run(pair, work, workers)
+    found = _run_as_mapped(pair, (m for m in maps if m is not None), workers)
     pairs = [p for p in found if p is not None]
     for p in pairs:
         log.info("skymatch: overlap %d-%d: %d pixels, skies %.6g / %.6g",

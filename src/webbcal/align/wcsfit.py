@@ -200,7 +200,8 @@ class Exposure:
         self.frame = next(f for f in ("v2v3corr", "v2v3vacorr", "v2v3") if f in frames)
         self._to_frame = wcs.get_transform(frames[0], self.frame)
         self._to_sky = wcs.get_transform(self.frame, frames[-1])
-        self._to_pixels = wcs.backward_transform
+        self._wcs = wcs
+        self._to_pixels: Any = None  # built when first needed (gwcs builds it anew)
         self._sky: tuple[np.ndarray, np.ndarray] | None = None  # sky() through this WCS
 
     def plane(self, v2: np.ndarray, v3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -233,6 +234,8 @@ class Exposure:
 
     def inside(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
         """Which sky positions fall on this exposure's array."""
+        if self._to_pixels is None:
+            self._to_pixels = self._wcs.backward_transform
         x, y = (np.asarray(v) for v in self._to_pixels(ra, dec))
         ny, nx = self.model.shape[-2:]
         return np.isfinite(x) & (x > -0.5) & (x < nx - 0.5) & (y > -0.5) & (y < ny - 0.5)
@@ -372,12 +375,25 @@ def _groups(exposures: Sequence[Exposure]) -> list[list[Exposure]]:
     return list(out.values())
 
 
-def _overlap(a: list[Exposure], b: list[Exposure]) -> int:
-    """Sources of ``a`` falling on ``b``'s arrays (a cheap overlap measure)."""
+def _overlap(a: list[Exposure], b: list[Exposure], memo: dict | None = None) -> int:
+    """Sources of ``a`` falling on ``b``'s arrays (a cheap overlap measure).
+
+    ``memo``: counts of exposure pairs already measured, kept by the caller; a count is
+    reused only while both exposures still have the WCS it was measured through.
+    """
     count = 0
     for e in a:
-        ra, dec = e.sky()
-        count += int(sum(np.count_nonzero(f.inside(ra, dec)) for f in b))
+        for f in b:
+            key = (id(e), id(f))
+            known = memo.get(key) if memo is not None else None
+            if known is not None and known[0] is e._wcs and known[1] is f._wcs:
+                count += known[2]
+                continue
+            ra, dec = e.sky()
+            n = int(np.count_nonzero(f.inside(ra, dec)))
+            if memo is not None:
+                memo[key] = (e._wcs, f._wcs, n)
+            count += n
     return count
 
 
@@ -404,8 +420,9 @@ def relative_align(
     """Align the exposure groups to each other (see the module docstring)."""
     groups = _groups(exposures)
     results: dict[int, AlignResult] = {}
+    memo: dict = {}  # overlap counts of exposure pairs, while their WCSs are unchanged
     if not enforce_user_order and len(groups) > 2:
-        cover = [[_overlap(g, h) if g is not h else 0 for h in groups] for g in groups]
+        cover = [[_overlap(g, h, memo) if g is not h else 0 for h in groups] for g in groups]
         first = int(np.argmax([sum(row) for row in cover]))
         groups.insert(0, groups.pop(first))
     ref = groups[0]
@@ -419,7 +436,7 @@ def relative_align(
         if enforce_user_order:
             group = todo.pop(0)
         else:
-            scores = [sum(_overlap(g, d) for d in done) for g in todo]
+            scores = [sum(_overlap(g, d, memo) for d in done) for g in todo]
             group = todo.pop(int(np.argmax(scores)))
         accepted = _align_group(group, ref_ra, ref_dec, cfg, "relative", results)
         done.append(group)

@@ -165,19 +165,26 @@ class FitsSource:
             ) from exc
 
     def read_planes(
-        self, spec: Array, lead: tuple[int, ...], start: int, stop: int, rows: slice
+        self,
+        spec: Array,
+        lead: tuple[int, ...],
+        start: int,
+        stop: int,
+        rows: slice,
+        out: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """Read ``array[*lead, start:stop, rows, :]`` of an image HDU from the file.
 
-        Only those bytes are read. Returns None when the HDU cannot be read in parts
-        (a compressed or in-memory file, a scaled array): read the whole array then.
+        Only those bytes are read, into ``out`` when it suits (see :func:`_image_from_file`).
+        Returns None when the HDU cannot be read in parts (a compressed or in-memory file,
+        a scaled array): read the whole array then.
         """
         self._check_open()
         layout = self._layout(spec.extname)
         if layout is None or layout.scaled or len(layout.shape) != len(lead) + 3:
             return None
         try:
-            return _planes_from_file(self.path, layout, spec.dtype, lead, start, stop, rows)
+            return _planes_from_file(self.path, layout, spec.dtype, lead, start, stop, rows, out)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot read extension {spec.extname} ({exc})", path=self.path
@@ -361,14 +368,24 @@ def _planes_from_file(
     start: int,
     stop: int,
     rows: slice,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
+    """Planes ``start:stop`` (rows ``rows``) read from the file, into ``out`` when it suits.
+
+    ``out`` suits as in :func:`_image_from_file` (the result is then a view of it).
+    """
     *outer, nplanes, ny, nx = layout.shape
     y0, y1, step = rows.indices(ny)
     if step != 1 or not 0 <= start <= stop <= nplanes:
         raise ValueError(f"planes {start}:{stop}, rows {rows} of a {layout.shape} array")
     first = int(np.ravel_multi_index(lead, outer)) * nplanes if outer else 0
     itemsize = layout.stored.itemsize
-    raw = np.empty((stop - start, max(y1 - y0, 0), nx), dtype=layout.stored)
+    shape = (stop - start, max(y1 - y0, 0), nx)
+    dtype = np.dtype(dtype)
+    suits = (out is not None and out.shape == shape and out.dtype == dtype
+             and out.flags.c_contiguous and out.flags.writeable and not layout.scaled
+             and _native_dtype(layout) == dtype)  # fmt: skip
+    raw = out.view(layout.stored) if suits else np.empty(shape, dtype=layout.stored)
     with open(path, "rb", buffering=0) as f:
         for k in range(stop - start):
             f.seek(layout.offset + ((first + start + k) * ny + y0) * nx * itemsize)

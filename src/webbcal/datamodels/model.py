@@ -322,11 +322,13 @@ class DataModel:
         start: int,
         stop: int,
         rows: slice = slice(None),
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """``array[*lead, start:stop, rows, :]`` of a declared array of 3 or more axes.
 
         When the array has not been read, only those planes and rows are read from a
-        FITS file (and not kept); otherwise this is a view of the array in memory.
+        FITS file (and not kept), into ``out`` when it suits (C-contiguous, of the result's
+        shape and dtype); otherwise this is a view of the array in memory.
 
         Parameters
         ----------
@@ -338,12 +340,14 @@ class DataModel:
             Planes to read.
         rows : slice
             Rows of each plane (step 1).
+        out : ndarray, optional
+            A buffer to read into (a caller reading many blocks of one shape reuses it).
         """
         source = self._source
         if name not in self._arrays and name not in self._absent and isinstance(source, FitsSource):
             spec = self._specs[name]
             if isinstance(spec, Array) and source.has(name, spec):
-                part = source.read_planes(spec, tuple(lead), start, stop, rows)
+                part = source.read_planes(spec, tuple(lead), start, stop, rows, out)
                 if part is not None:
                     return self._after_read(name, part)
         return self._get(name)[(*lead, slice(start, stop), rows)]

@@ -3,7 +3,10 @@
 Per-pixel pieces (iterative rejection, single pass, sigma clipping, neighbour triggers)
 and the row-parallel phases: primary detection (fused with the count of primary jumps
 and the clean-up of JUMP_DET on DO_NOT_USE / SATURATED groups), neighbour flagging from
-a list of triggers, and after-jump flagging.
+a list of triggers, and after-jump flagging. For the iterative and single-pass methods
+the primary detection first screens blocks of pixels side by side
+(:mod:`webbcal.kernels._jump_screen`); only the pixels the screen cannot clear (those
+with jumps, a few per cent) go through the per-pixel code.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from webbcal.kernels._jump_screen import gather_diffs, screen_block
 from webbcal.kernels._jump_sigclip import (
     count_triggers,
     pixel_triggers,
@@ -31,6 +35,8 @@ ITERATIVE, SINGLE_PASS, SIGMA_CLIP = 0, 1, 2
 #: number of (integration, group) planes above which it does so.
 _BLOCK = 16
 _TRANSPOSE_MIN = 256
+#: Columns of a block otherwise (its planes stay in the core's cache).
+_COLS = 256
 
 
 # ----------------------------------------------------------------------------------------
@@ -188,11 +194,19 @@ def _primary_row(
     both = jump | dnu
     keep = np.uint8(~jump & 0xFF)
     # many groups in all (time series): blocks of columns, each pixel's groups contiguous
-    # (cache-friendly); otherwise the whole row, group-major (vectorised gathering)
+    # (cache-friendly); otherwise blocks of _COLS columns, plane-major, screened side by
+    # side for pixels that surely have no jump (they skip the per-pixel code)
     tr = npl > _TRANSPOSE_MIN
-    bw = _BLOCK if tr else nx
-    eblk = np.empty((bw, npl) if tr else (npl, nx), np.float32)
-    qblk = np.empty((bw, npl) if tr else (npl, nx), np.uint8)
+    screen = not tr and mode != SIGMA_CLIP
+    bw = _BLOCK if tr else min(nx, _COLS)
+    eblk = np.empty((bw, npl) if tr else (1, 1), np.float32)
+    dblk = np.empty((1, 1) if tr else (ntot, bw), np.float32)
+    qblk = np.empty((bw, npl) if tr else (npl, bw), np.uint8)
+    st = np.empty((9, bw), np.float32)
+    rnt = np.empty(bw)
+    prev = np.empty(bw, np.float32)
+    quiet = np.zeros(bw, np.bool_)
+    qor = np.zeros(bw, np.uint8)
     fd = np.empty(ntot)
     fda = np.empty(ntot)
     tmp = np.empty(3 * ntot)
@@ -205,17 +219,30 @@ def _primary_row(
         if tr:
             _gather(data, gdq, gain, y, x0, w, bad, eblk, qblk)
         else:
-            _gather(data, gdq, gain, y, x0, w, bad, eblk.T, qblk.T)
+            gather_diffs(data, gdq, gain, y, x0, w, bad, dblk, qblk, prev)
+        if screen:
+            for b in range(w):
+                r = rn[y, x0 + b] * gain[y, x0 + b]
+                rnt[b] = np.float64(r * r) / rnd
+            screen_block(dblk, qblk, w, mode == ITERATIVE, rnt, thr4, st, quiet, qor)
         for b in range(w):
+            if screen and quiet[b] and qor[b] & jump == 0:
+                continue  # no jump now or before: nothing to flag, count or clean
             x = x0 + b
-            erow = eblk[b, :] if tr else eblk[:, b]
             qrow = qblk[b, :] if tr else qblk[:, b]
             r = rn[y, x] * gain[y, x]
             rnterm = np.float64(r * r) / rnd
-            for i in range(nints):
-                for d in range(nd):
-                    fd[i * nd + d] = np.float64(erow[i * ng + d + 1] - erow[i * ng + d])
-            if mode == ITERATIVE:
+            if tr:
+                for i in range(nints):
+                    for d in range(nd):
+                        k = i * ng + d
+                        fd[i * nd + d] = np.float64(eblk[b, k + 1] - eblk[b, k])
+            else:
+                for k in range(ntot):
+                    fd[k] = np.float64(dblk[k, b])
+            if screen and quiet[b]:
+                nf = 0
+            elif mode == ITERATIVE:
                 nf = _iterative(fd, fda, tmp, fk, ntot, rnterm, thr4, thr3, thr2)
             elif mode == SINGLE_PASS:
                 med = plain_median(fd, tmp, ntot)
@@ -421,24 +448,29 @@ def _collect_triggers(
             continue
         fd = np.empty(ntot)
         tmp = np.empty(3 * ntot)
-        ebuf = _row_electrons(data, gdq, gain, y, bad)
-        for x in range(nx):
+        for x in range(nx):  # few pixels of a row: their groups are read one by one
             if not has_trig[y, x]:
                 continue
-            for i in range(nints):
-                for d in range(nd):
-                    k = i * ng + d
-                    fd[i * nd + d] = np.float64(ebuf[k + 1, x] - ebuf[k, x])
-            r = rn[y, x] * gain[y, x]
-            rnterm = np.float64(r * r) / rnd
             if stored:  # the median the primary detection used
                 med = trig_med[y, x]
             else:
+                _pixel_diffs(data, gain, y, x, gdq, bad, fd)
                 med = plain_median(fd, tmp, ntot)
+            r = rn[y, x] * gain[y, x]
+            rnterm = np.float64(r * r) / rnd
             sig = sigma(med, rnterm)
+            g = gain[y, x]
             for i in range(nints):
                 for d in range(nd):
                     if gdq[i, d + 1, y, x] & jump:
+                        if stored:  # only the differences at jumps are needed
+                            e0 = data[i, d, y, x] * g
+                            e1 = data[i, d + 1, y, x] * g
+                            if gdq[i, d, y, x] & bad:
+                                e0 = np.float32(np.nan)
+                            if gdq[i, d + 1, y, x] & bad:
+                                e1 = np.float32(np.nan)
+                            fd[i * nd + d] = np.float64(e1 - e0)
                         rr = abs(fd[i * nd + d] - med) / sig
                         if rr < max_nb and rr > min_nb:
                             out_y[pos] = y

@@ -6,9 +6,11 @@ The median, noise and neighbour-trigger count of one pixel's differences
 With at least ``minimum_sigclip_groups`` integrations, jump clips each group difference
 of a pixel against the same difference in the other integrations (astropy-style sigma
 clipping, :func:`webbcal.kernels._nbstats.clip_bounds`). :func:`sigclip_row` does this for
-one detector row, ``_WIDTH`` pixels at a time (gathered once into a small block that
-stays in cache), with the statistics of the block's pixels computed side by side (one
-accumulator per pixel, each summing in the data order of the per-pixel code). Most sets
+one detector row: the planes are gathered a few hundred columns at a time (long reads,
+so that each 4 kB page of the ramp is visited a few times per row rather than once per
+block), then clipped ``_WIDTH`` pixels at a time, with the statistics of the block's
+pixels computed side by side (one accumulator per pixel, each summing in the data order
+of the per-pixel code). Most sets
 of differences lose nothing in the first clipping pass; :func:`clip_free` recognises
 them from their sum, standard deviation, extremes and two counts, without selecting the
 median, so the median (and the rest of the clipping) is computed only for the few
@@ -33,6 +35,8 @@ from webbcal.kernels._sortnet import UNROLLED_MAXN
 
 #: Pixels of a row whose statistics are computed side by side.
 _WIDTH = 32
+#: Bytes of planes (float32 electrons and GROUPDQ) gathered at a time.
+_GATHER_BYTES = 2 * 2**20
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -171,7 +175,7 @@ def gather_rows(data, gdq, gain, y, x0, w, bad, eblk, qblk):
 
 @njit(cache=True, nogil=True)
 def _clip_one(eblk, qblk, b, d, nints, ng, thr, maxiters, bad, jump, tmp, s1, s2):
-    """Sigma clipping of difference ``d`` of block pixel ``b`` (the full computation).
+    """Sigma clipping of difference ``d`` of the pixel in column ``b`` (the full computation).
 
     Flags JUMP in ``qblk``; returns the number of groups flagged.
     """
@@ -193,12 +197,13 @@ def _clip_one(eblk, qblk, b, d, nints, ng, thr, maxiters, bad, jump, tmp, s1, s2
 
 
 @njit(cache=True, nogil=True)
-def clip_block(eblk, qblk, w, nints, ng, thr, maxiters, bad, jump, stats, tmp, s1, s2):
-    """Sigma-clip every difference of the ``w`` block pixels; JUMP goes to ``qblk``.
+def clip_block(eblk, qblk, c0, w, nints, ng, thr, maxiters, bad, jump, stats, tmp, s1, s2):
+    """Sigma-clip every difference of the ``w`` pixels in columns ``c0:``; JUMP to ``qblk``.
 
-    ``eblk`` and ``qblk`` as filled by :func:`gather_rows`; ``stats``: float64 scratch of
-    shape (10, _WIDTH); ``tmp``, ``s1``, ``s2``: float64 scratch of ``nints`` values.
-    Returns the number of groups flagged.
+    ``eblk`` and ``qblk`` as filled by :func:`gather_rows` (with at least
+    ``c0 + _WIDTH`` columns); ``stats``: float64 scratch of shape (10, _WIDTH); ``tmp``,
+    ``s1``, ``s2``: float64 scratch of ``nints`` values. Returns the number of groups
+    flagged.
     """
     nd = ng - 1
     tot, vmn, vmx, var, cnt = stats[0], stats[1], stats[2], stats[3], stats[4]
@@ -213,40 +218,46 @@ def clip_block(eblk, qblk, w, nints, ng, thr, maxiters, bad, jump, stats, tmp, s
             cnt[b] = 0.0
             below[b] = 0.0
             upto[b] = 0.0
-        for i in range(nints):  # sums, counts and extremes of the finite differences
-            p = i * ng + d
+        for i in range(nints):  # sums, counts and extremes of the non-NaN differences
+            e0 = eblk[i * ng + d, c0:]
+            e1 = eblk[i * ng + d + 1, c0:]
             for b in range(_WIDTH):
-                v = np.float64(eblk[p + 1, b] - eblk[p, b])
-                fin = v - v == 0.0
-                tot[b] += v if fin else 0.0
-                cnt[b] += 1.0 if fin else 0.0
-                vmn[b] = min(vmn[b], v) if fin else vmn[b]
-                vmx[b] = max(vmx[b], v) if fin else vmx[b]
+                v = np.float64(e1[b] - e0[b])
+                num = v == v
+                tot[b] += v if num else 0.0
+                cnt[b] += 1.0 if num else 0.0
+                vmn[b] = np.fmin(vmn[b], v)  # fmin / fmax skip NaN
+                vmx[b] = np.fmax(vmx[b], v)
         for b in range(_WIDTH):
             tot[b] = tot[b] / max(cnt[b], 1.0)  # the mean, total / n as clip_bounds
         for i in range(nints):  # variance about the mean, in data order
-            p = i * ng + d
+            e0 = eblk[i * ng + d, c0:]
+            e1 = eblk[i * ng + d + 1, c0:]
             for b in range(_WIDTH):
-                v = np.float64(eblk[p + 1, b] - eblk[p, b])
+                v = np.float64(e1[b] - e0[b])
                 dv = v - tot[b]
-                var[b] += dv * dv if v - v == 0.0 else 0.0
+                var[b] += dv * dv if v == v else 0.0
         for b in range(_WIDTH):  # the counting test of clip_free, side by side
             s = thr * math.sqrt(var[b] / max(cnt[b], 1.0))
             lo[b] = vmx[b] - s
             hi[b] = vmn[b] + s
             fits = lo[b] + s >= vmx[b] and hi[b] - s <= vmn[b] and lo[b] <= hi[b]
+            # infinite values (not counted by the exact code): full computation
+            fits = fits and vmx[b] < np.inf and vmn[b] > -np.inf
             ok[b] = 1.0 if fits else 0.0
         for i in range(nints):
-            p = i * ng + d
+            e0 = eblk[i * ng + d, c0:]
+            e1 = eblk[i * ng + d + 1, c0:]
             for b in range(_WIDTH):
-                v = np.float64(eblk[p + 1, b] - eblk[p, b])
+                v = np.float64(e1[b] - e0[b])
                 below[b] += 1.0 if v < lo[b] else 0.0  # NaN counts in neither
                 upto[b] += 1.0 if v <= hi[b] else 0.0
         for b in range(w):
             n = int(cnt[b])
             if n == 0 or (ok[b] == 1.0 and _middle_in(int(below[b]), int(upto[b]), n)):
                 continue
-            nf += _clip_one(eblk, qblk, b, d, nints, ng, thr, maxiters, bad, jump, tmp, s1, s2)
+            nf += _clip_one(eblk, qblk, c0 + b, d, nints, ng, thr, maxiters, bad, jump, tmp,
+                            s1, s2)  # fmt: skip
     return nf
 
 
@@ -305,6 +316,17 @@ def sigclip_pixel(fd, tmp, fk, nints, nd, thr, maxiters, only_use_ints, qrow, ng
 
 
 @njit(cache=True, nogil=True)
+def _any_bits(qbuf):
+    """The OR of all of ``qbuf`` (2-D, uint8)."""
+    acc = np.uint8(0)
+    for p in range(qbuf.shape[0]):
+        row = qbuf[p]
+        for b in range(row.size):
+            acc |= row[b]
+    return acc
+
+
+@njit(cache=True, nogil=True)
 def sigclip_row(y, data, gdq, gain, rn, rnd, thr, maxiters, do_nbr, min_nb, max_nb, dnu, sat,
                  jump, has_jump, has_trig, row_crs, row_trig, free, trig_med):  # fmt: skip
     """Primary detection of row ``y`` by sigma clipping across integrations.
@@ -321,8 +343,12 @@ def sigclip_row(y, data, gdq, gain, rn, rnd, thr, maxiters, do_nbr, min_nb, max_
     bad = dnu | sat
     both = jump | dnu
     keep = np.uint8(~jump & 0xFF)
-    eblk = np.empty((npl, _WIDTH), np.float32)
-    qblk = np.empty((npl, _WIDTH), np.uint8)
+    # the planes are gathered _GATHER_BYTES at a time (long reads: each 4 kB page of
+    # the ramp is visited a few times per row, not once per block), then clipped by
+    # blocks of _WIDTH columns
+    wide = max(1, min(-(-nx // _WIDTH), _GATHER_BYTES // (5 * npl * _WIDTH))) * _WIDTH
+    ebuf = np.empty((npl, wide), np.float32)
+    qbuf = np.empty((npl, wide), np.uint8)
     stats = np.empty((10, _WIDTH))
     scratch = np.empty((3, nints))
     fd = np.empty(ntot)
@@ -332,32 +358,40 @@ def sigclip_row(y, data, gdq, gain, rn, rnd, thr, maxiters, do_nbr, min_nb, max_
     ntrig = 0
     for x0 in range(0, nx, _WIDTH):
         w = min(_WIDTH, nx - x0)
-        gather_rows(data, gdq, gain, y, x0, w, bad, eblk, qblk)
-        if clip_block(eblk, qblk, w, nints, ng, thr, maxiters, bad, jump, stats,
-                      scratch[0], scratch[1], scratch[2]) > 0:  # fmt: skip
+        c0 = x0 % wide
+        if c0 == 0:
+            gather_rows(data, gdq, gain, y, x0, min(wide, nx - x0), bad, ebuf, qbuf)
+            qany = _any_bits(qbuf)
+        flagged = clip_block(ebuf, qbuf, c0, w, nints, ng, thr, maxiters, bad, jump, stats,
+                             scratch[0], scratch[1], scratch[2])  # fmt: skip
+        if flagged > 0:
             for p in range(npl):
                 i = p // ng
                 for b in range(w):
-                    if qblk[p, b] & jump and not gdq[i, p - i * ng, y, x0 + b] & jump:
-                        gdq[i, p - i * ng, y, x0 + b] = qblk[p, b]
+                    if qbuf[p, c0 + b] & jump and not gdq[i, p - i * ng, y, x0 + b] & jump:
+                        gdq[i, p - i * ng, y, x0 + b] = qbuf[p, c0 + b]
+        for p in range(npl):  # planes with a pixel free of JUMP and DO_NOT_USE
+            if free[y, p]:
+                continue
+            for b in range(w):
+                if qbuf[p, c0 + b] & both == 0:
+                    free[y, p] = 1
+                    break
+        if flagged == 0 and qany & jump == 0:
+            continue  # no JUMP in the block: nothing to count, clean or trigger
         njump[:] = 0
         for p in range(npl):
-            unflagged = 0
             marked = 0
             for b in range(w):
-                q = qblk[p, b]
-                unflagged |= (q & both) == 0
-                marked |= q & jump
-            if unflagged:
-                free[y, p] = 1
+                marked |= qbuf[p, c0 + b] & jump
             if marked:
                 i = p // ng
                 for b in range(w):
-                    q = qblk[p, b]
+                    q = qbuf[p, c0 + b]
                     if q & jump:
                         ncr += 1
                         if q & bad:
-                            qblk[p, b] = q & keep
+                            qbuf[p, c0 + b] = q & keep
                             gdq[i, p - i * ng, y, x0 + b] = q & keep
                         else:
                             njump[b] += 1
@@ -368,8 +402,8 @@ def sigclip_row(y, data, gdq, gain, rn, rnd, thr, maxiters, do_nbr, min_nb, max_
             has_jump[y, x] = 1
             if do_nbr:
                 r = rn[y, x] * gain[y, x]
-                med, nt = pixel_triggers(eblk, b, qblk[:, b], fd, tmp, ntot, nints, nd, ng, r,
-                                         rnd, jump, min_nb, max_nb)  # fmt: skip
+                med, nt = pixel_triggers(ebuf, c0 + b, qbuf[:, c0 + b], fd, tmp, ntot, nints,
+                                         nd, ng, r, rnd, jump, min_nb, max_nb)  # fmt: skip
                 if nt > 0:
                     has_trig[y, x] = 1
                     trig_med[y, x] = med

@@ -4,7 +4,9 @@ Per row: copy column blocks of all groups into thread-local buffers, take the pe
 integration median rates of the whole block (median network across pixels), fit the
 block's clean pixels column-vectorised, and fit every other pixel with the general
 per-pixel path below, which follows stcal's ``OLS_C`` rules step by step (see
-:mod:`webbcal.kernels._ols_numba`).
+:mod:`webbcal.kernels._ols_numba`). In that path an integration without any group flag
+(most of a time series) skips the flag bookkeeping and segment search, and its
+variances are computed once per pixel; the arithmetic is the same, so are the values.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from webbcal.kernels._ols_numba import (
     _block_medians,
     _chargeloss_invvar_r,
     _fill_block,
+    _flag_or,
     _len1_time,
     _power_index,
     _rate_values,
@@ -47,23 +50,31 @@ from webbcal.kernels._ols_numba import (
     _slope_direct,
 )
 
+#: SHA-256 (first 16 hex digits) of ``_ols_numba.py``, whose functions are compiled into
+#: the kernels below. numba's on-disk cache of this module is keyed on the text of this
+#: file alone: an edit of ``_ols_numba.py`` must change this value too, or the stale
+#: compiled kernel keeps running (a test checks that the value is current; touching the
+#: file is not enough, numba hashes the contents).
+OLS_NUMBA_SHA256 = "0416e43a799c893b"
+
 
 @njit(**_NB)
-def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft, ogt,
+def _ols_row(r, o, g0, ng, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft, ogt,
              coef, lmax, net, ped_tmp, cb, acc_f, acc_i, nints_total, r_slope, r_vp, r_vr, r_err,
              r_dq, i_slope, i_vp, i_vr, i_err, i_ped, i_dq, mr_out):
-    """Fit one image row (see the module notes on why this function is long).
+    """Fit groups ``g0:g0 + ng`` of input row ``r`` into output row ``o``.
 
+    (See the module notes on why this function is long.)
     ``flags`` = (use_zf, use_mrate, sup1g, clear_jump, do_chg, weighted, want_ped,
-    acc_mode, median_only). ``r_*`` receive the rate product (unless acc_mode), ``i_*``
-    the rateints product; with median_only only ``mr_out`` (sums of median rates) is
-    written.
+    acc_mode, median_only, want_ints). ``r_*`` receive the rate product (unless
+    acc_mode), ``i_*`` the rateints product (if want_ints); with median_only only
+    ``mr_out`` (sums of median rates) is written.
     """
     use_zf, use_mrate, sup1g, clear_jump = flags[0], flags[1], flags[2], flags[3]
     do_chg, weighted, want_ped, acc_mode = flags[4], flags[5], flags[6], flags[7]
-    median_only = flags[8]
+    median_only, want_ints = flags[8], flags[9]
     nan = np.nan
-    ni, ng, _ny, nx = data.shape
+    ni, _ng, _ny, nx = data.shape
     nk = ni * ng
     bufd = np.empty((nk, cb), data.dtype)
     bufq = np.empty((nk, cb), np.uint8)
@@ -89,16 +100,23 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
     seg_s = np.empty(ng, np.int64)
     seg_l = np.empty(ng, np.int64)
     qtmp = np.empty(ng, np.int64)
+    qor = np.empty((ni, cb), np.uint8)
+    smp = np.zeros(ni, np.bool_)
+    # an integration without any group flag is one segment of all groups: the general
+    # path skips its flag bookkeeping and segment search (the values are the same)
+    simple_ok = ng >= 3 and not median_only
     for c0 in range(0, nx, cb):
         cw = min(cb, nx - c0)
-        _fill_block(data, gdq, r, c0, cw, bufd, bufq)
+        _fill_block(data, gdq, r, c0, cw, bufd, bufq, g0, ng)
+        if simple_ok:
+            _flag_or(bufq, ni, ng, cw, qor)
         if not use_mrate and ng > 1:
             _block_medians(bufd, bufq, ni, ng, cw, gt, net, dif, cnt, med)
         if ng >= 3 and not median_only and lmax == ng:
-            _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d,
-                         mrate2d, use_mrate, do_chg, weighted, want_ped, acc_mode, gt, coef,
-                         ped_tmp, acc_f, acc_i, nints_total, r_slope, r_vp, r_vr, r_err, r_dq,
-                         i_slope, i_vp, i_vr, i_err, i_ped, i_dq, ws, clean)
+            _block_clean(r, o, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d,
+                         mrate2d, use_mrate, do_chg, weighted, want_ped, acc_mode, want_ints,
+                         gt, coef, ped_tmp, acc_f, acc_i, nints_total, r_slope, r_vp, r_vr,
+                         r_err, r_dq, i_slope, i_vp, i_vr, i_err, i_ped, i_dq, ws, clean)
         for c in range(cw):
             if clean[c]:
                 continue
@@ -112,6 +130,19 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
             seen = 0
             for i in range(ni):
                 base = i * ng
+                smp[i] = simple_ok and qor[i, c] == 0
+                if smp[i]:
+                    for g in range(ng):
+                        y[base + g] = bufd[base + g, c]
+                    q[base] = 0
+                    sup[i] = False
+                    is0[i] = False
+                    isz[i] = False
+                    chg[i] = False
+                    idq[i] = pix
+                    nsat[i] = 0
+                    nds[i] = 0
+                    continue
                 supp = False
                 if sup1g:
                     ngood = 0
@@ -185,7 +216,7 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
                             m = 0.0
                     macc += m
                 if median_only:
-                    mr_out[r, col] += macc
+                    mr_out[o, col] += macc
                     continue
                 mr = macc / ni
 
@@ -199,18 +230,22 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
             bits = 0
             rdq = pix | seen
             if acc_mode:
-                st_vp = acc_f[ACC_F_VP, r, col]
-                st_vr = acc_f[ACC_F_VR, r, col]
-                st_sl = acc_f[ACC_F_SLOPE, r, col]
-                st_ev = acc_f[ACC_F_EVAR_R, r, col]
-                n_dnu = acc_i[ACC_I_NDNU, r, col]
-                n_sat = acc_i[ACC_I_NSAT, r, col]
-                rdq |= acc_i[ACC_I_DQ, r, col]
-                bits = acc_i[ACC_I_BITS, r, col]
+                st_vp = acc_f[ACC_F_VP, o, col]
+                st_vr = acc_f[ACC_F_VR, o, col]
+                st_sl = acc_f[ACC_F_SLOPE, o, col]
+                st_ev = acc_f[ACC_F_EVAR_R, o, col]
+                n_dnu = acc_i[ACC_I_NDNU, o, col]
+                n_sat = acc_i[ACC_I_NSAT, o, col]
+                rdq |= acc_i[ACC_I_DQ, o, col]
+                bits = acc_i[ACC_I_BITS, o, col]
             rn = np.float64(rn2d[r, col])
             dc = np.float64(dark2d[r, col])
 
             # --- fit each integration
+            # (the variances of an integration without group flags, one segment of all
+            # groups, are the same for all such integrations of the pixel: kept in c_*)
+            have_c = False
+            c_vr = c_ir = c_ip = c_vpi = c_vri = c_err = 0.0
             for i in range(ni):
                 base = i * ng
                 dqi = idq[i]
@@ -219,7 +254,48 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
                 vri = 0.0
                 erri = 0.0
                 nseg = 0
-                if q[base] & SATURATED:
+                if smp[i]:
+                    dat = y[base + ng - 1] - y[base]
+                    den = rn * rn + dat * gain
+                    snr = 0.0
+                    if not (den <= 0.0 or gain == 0.0):  # as for the segments below
+                        snr = dat * gain / math.sqrt(den)
+                        snr = 0.0 if snr < 0.0 else snr
+                    ip = _power_index(snr) if weighted else 0
+                    if ng <= lmax:
+                        acc = 0.0
+                        for g in range(ng):
+                            v = y[base + g]
+                            if not math.isnan(v):
+                                acc += coef[ip, ng, g] * v
+                    else:
+                        acc = _slope_direct(y, base, ng, OPTIMAL_POWERS[ip])
+                    if not have_c:
+                        c_vr = _rnoise_var(rn, gain, gt, ng)
+                        pden = gt * gain * (ng - 1.0)
+                        vp = (mr + dc) / pden if mr > 0.0 else dc / pden
+                        c_ir = 0.0 + 1.0 / c_vr
+                        c_ip = 0.0 + 1.0 / vp if vp > 0.0 else 0.0
+                        c_vpi = 1.0 / c_ip if c_ip > 0.0 else 0.0
+                        c_vpi = 0.0 if c_vpi >= LARGE_VARIANCE_THRESHOLD else c_vpi
+                        c_vri = 1.0 / c_ir
+                        c_vri = 0.0 if c_vri >= LARGE_VARIANCE_THRESHOLD else c_vri
+                        ve = 1.0 / (0.0 + 1.0 / (vp + c_vr))
+                        c_err = 0.0 if ve > LARGE_VARIANCE_THRESHOLD else math.sqrt(ve)
+                        have_c = True
+                    num = 0.0 + acc / gt / c_vr
+                    if dqi & _INVALID:
+                        islope = nan
+                    else:
+                        vpi = c_vpi
+                        vri = c_vri
+                        islope = num * c_vri
+                        erri = c_err
+                    if c_ip > 0.0:
+                        st_vp += c_ip
+                    st_vr += c_ir
+                    st_sl += num
+                elif q[base] & SATURATED:
                     dqi |= _INVALID
                     islope = nan
                 else:
@@ -355,42 +431,47 @@ def _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft
                     ivr[i] = 0.0 if v >= LARGE_VARIANCE_THRESHOLD else v
                     st_ev += inv
 
-            for i in range(ni):
-                i_dq[i, r, col] = idq[i]
-                i_slope[i, r, col] = isl[i]
-                i_vp[i, r, col] = ivp[i]
-                i_vr[i, r, col] = ivr[i]
-                i_err[i, r, col] = ier[i]
+            for i in range(ni if want_ints else 0):
+                i_dq[i, o, col] = idq[i]
+                i_slope[i, o, col] = isl[i]
+                i_vp[i, o, col] = ivp[i]
+                i_vr[i, o, col] = ivr[i]
+                i_err[i, o, col] = ier[i]
                 if want_ped:
-                    i_ped[i, r, col] = iped[i]
+                    i_ped[i, o, col] = iped[i]
             if acc_mode:
-                acc_f[ACC_F_VP, r, col] = st_vp
-                acc_f[ACC_F_VR, r, col] = st_vr
-                acc_f[ACC_F_SLOPE, r, col] = st_sl
-                acc_f[ACC_F_EVAR_R, r, col] = st_ev
-                acc_i[ACC_I_NDNU, r, col] = n_dnu
-                acc_i[ACC_I_NSAT, r, col] = n_sat
-                acc_i[ACC_I_DQ, r, col] = rdq
-                acc_i[ACC_I_BITS, r, col] = bits
+                acc_f[ACC_F_VP, o, col] = st_vp
+                acc_f[ACC_F_VR, o, col] = st_vr
+                acc_f[ACC_F_SLOPE, o, col] = st_sl
+                acc_f[ACC_F_EVAR_R, o, col] = st_ev
+                acc_i[ACC_I_NDNU, o, col] = n_dnu
+                acc_i[ACC_I_NSAT, o, col] = n_sat
+                acc_i[ACC_I_DQ, o, col] = rdq
+                acc_i[ACC_I_BITS, o, col] = bits
             else:
                 sl, vp, vr, err, rdq = _rate_values(st_vp, st_vr, st_sl, st_ev, n_dnu, n_sat,
                                                     rdq, bits, nints_total)
-                r_slope[r, col] = sl
-                r_vp[r, col] = vp
-                r_vr[r, col] = vr
-                r_err[r, col] = err
-                r_dq[r, col] = rdq
+                r_slope[o, col] = sl
+                r_vp[o, col] = vp
+                r_vr[o, col] = vr
+                r_err[o, col] = err
+                r_dq[o, col] = rdq
 
 
 @njit(parallel=True, **_NB)
 def ols_kernel(data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft, ogt, coef,
                lmax, net, ped_tmp, cb, acc_f, acc_i, nints_total, r_slope, r_vp, r_vr, r_err, r_dq,
-               i_slope, i_vp, i_vr, i_err, i_ped, i_dq, mr_out):
-    """Fit all pixels (or only sum median rates): rows in parallel; see ``_ols_row``."""
-    for r in prange(data.shape[2]):
-        _ols_row(r, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft, ogt,
-                 coef, lmax, net, ped_tmp, cb, acc_f, acc_i, nints_total, r_slope, r_vp, r_vr,
-                 r_err, r_dq, i_slope, i_vp, i_vr, i_err, i_ped, i_dq, mr_out)
+               i_slope, i_vp, i_vr, i_err, i_ped, i_dq, mr_out, row0, row1, shift, g0, ng):
+    """Fit rows ``row0:row1`` (or only sum median rates), in parallel; see ``_ols_row``.
+
+    Input row ``r`` is written to output row ``r + shift``; groups ``g0:g0 + ng`` are
+    fitted.
+    """
+    for k in prange(row1 - row0):
+        r = row0 + k
+        _ols_row(r, r + shift, g0, ng, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt,
+                 ft, ogt, coef, lmax, net, ped_tmp, cb, acc_f, acc_i, nints_total, r_slope,
+                 r_vp, r_vr, r_err, r_dq, i_slope, i_vp, i_vr, i_err, i_ped, i_dq, mr_out)
 
 
 @njit(parallel=True, **_NB)

@@ -316,15 +316,30 @@ def _chargeloss_invvar_r(bufq, c, base, ngroups, rn, gain, t1, gt, seg_s, seg_l,
 
 
 @njit(**_NB)
-def _fill_block(data, gdq, r, c0, cw, bufd, bufq):
-    """Copy columns c0:c0+cw of row r, all integrations and groups, into [i*ng+g, c]."""
-    ni, ng = data.shape[0], data.shape[1]
-    for i in range(ni):
+def _fill_block(data, gdq, r, c0, cw, bufd, bufq, g0, ng):
+    """Copy columns c0:c0+cw of row r, groups g0:g0+ng of all integrations, to [i*ng+g, c].
+
+    (Groups are selected here rather than by slicing: a slice of the group axis is not
+    contiguous, and numba's loops over such arrays are slower.)
+    """
+    for i in range(data.shape[0]):
         for g in range(ng):
             k = i * ng + g
             for c in range(cw):
-                bufd[k, c] = data[i, g, r, c0 + c]
-                bufq[k, c] = gdq[i, g, r, c0 + c]
+                bufd[k, c] = data[i, g0 + g, r, c0 + c]
+                bufq[k, c] = gdq[i, g0 + g, r, c0 + c]
+
+
+@njit(**_NB)
+def _flag_or(bufq, ni, ng, cw, qor):
+    """qor[i, c]: all group flags of integration i of block column c, OR-ed."""
+    for i in range(ni):
+        for c in range(cw):
+            qor[i, c] = 0
+        for g in range(ng):
+            k = i * ng + g
+            for c in range(cw):
+                qor[i, c] |= bufq[k, c]
 
 
 @njit(**_NB)
@@ -383,16 +398,17 @@ def _block_medians(bufd, bufq, ni, ng, cw, gt, net, dif, cnt, med):
 
 
 @njit(**_NB)
-def _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, mrate2d,
-                 use_mrate, do_chg, weighted, want_ped, acc_mode, gt, coef, ped_tmp, acc_f,
-                 acc_i, nints_total, r_slope, r_vp, r_vr, r_err, r_dq, i_slope, i_vp, i_vr,
-                 i_err, i_ped, i_dq, ws, clean):
+def _block_clean(r, o, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, mrate2d,
+                 use_mrate, do_chg, weighted, want_ped, acc_mode, want_ints, gt, coef, ped_tmp,
+                 acc_f, acc_i, nints_total, r_slope, r_vp, r_vr, r_err, r_dq, i_slope, i_vp,
+                 i_vr, i_err, i_ped, i_dq, ws, clean):
     """Fit the block's *clean* pixels column-vectorised; flags them in ``clean``.
 
     Clean: ngroups >= 3, gain > 0, no DO_NOT_USE/SATURATED pixel flag and no group flag
     at all in any integration. Each integration is then one segment of all groups and the
     general path reduces to branch-free arithmetic over the block, with the per-pixel
-    variances (the same for every integration) computed once.
+    variances (the same for every integration) computed once. Input row ``r`` is written
+    to output row ``o``; the per-integration arrays only ``if want_ints``.
     """
     flg, gn, rnv, mrv, vr, _vp, inv_r, inv_p, vri, vpi, erri, acc, sl, ssl, svp, svr, sev, \
         tmp = (ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9], ws[10],
@@ -492,38 +508,40 @@ def _block_clean(r, c0, cw, ni, ng, bufd, bufq, med, pdq, gain2d, rn2d, dark2d, 
             svp[c] += inv_p[c]
             svr[c] += inv_r[c]
             sev[c] += 1.0 / vri[c] if vri[c] > 0.0 else 0.0
+        if not want_ints:
+            continue
         # written for every pixel: the general path overwrites those that are not clean
         for c in range(cw):
             col = c0 + c
-            i_slope[i, r, col] = sl[c]
-            i_vp[i, r, col] = vpi[c]
-            i_vr[i, r, col] = vri[c]
-            i_err[i, r, col] = erri[c]
-            i_dq[i, r, col] = pdq[r, col]
+            i_slope[i, o, col] = sl[c]
+            i_vp[i, o, col] = vpi[c]
+            i_vr[i, o, col] = vri[c]
+            i_err[i, o, col] = erri[c]
+            i_dq[i, o, col] = pdq[r, col]
         if want_ped:
             for c in range(cw):
                 ped = bufd[base, c] - sl[c] * ped_tmp
-                i_ped[i, r, c0 + c] = 0.0 if ped != ped else ped
+                i_ped[i, o, c0 + c] = 0.0 if ped != ped else ped
     for c in range(cw):
         if not clean[c]:
             continue
         col = c0 + c
         pix = np.int64(pdq[r, col])
         if acc_mode:
-            acc_f[ACC_F_VP, r, col] += svp[c]
-            acc_f[ACC_F_VR, r, col] += svr[c]
-            acc_f[ACC_F_SLOPE, r, col] += ssl[c]
+            acc_f[ACC_F_VP, o, col] += svp[c]
+            acc_f[ACC_F_VR, o, col] += svr[c]
+            acc_f[ACC_F_SLOPE, o, col] += ssl[c]
             if do_chg:
-                acc_f[ACC_F_EVAR_R, r, col] += sev[c]
-            acc_i[ACC_I_DQ, r, col] |= pix
+                acc_f[ACC_F_EVAR_R, o, col] += sev[c]
+            acc_i[ACC_I_DQ, o, col] |= pix
         else:
             sl_, vp_, vr_, err, dq = _rate_values(svp[c], svr[c], ssl[c], 0.0, 0, 0, pix, 0,
                                                   nints_total)
-            r_slope[r, col] = sl_
-            r_vp[r, col] = vp_
-            r_vr[r, col] = vr_
-            r_err[r, col] = err
-            r_dq[r, col] = dq
+            r_slope[o, col] = sl_
+            r_vp[o, col] = vp_
+            r_vr[o, col] = vr_
+            r_err[o, col] = err
+            r_dq[o, col] = dq
 
 
 @njit(**_NB)

@@ -293,6 +293,26 @@ def _median_filter(mesh: np.ndarray, size: int) -> np.ndarray:
     return median_filter(mesh, size=size, mode="nearest")
 
 
+@njit(cache=True, parallel=True, nogil=True, fastmath={"contract"})
+def _tensor_product(left, right, out):
+    """``out = left @ right`` (float32), each element summed in order with fused multiply-adds.
+
+    What a BLAS ``sgemm`` gives for so few columns of ``left``, without waking (and then
+    leaving spinning) the BLAS threads for a product this small.
+    """
+    ny, nk = left.shape
+    nx = right.shape[1]
+    for y in prange(ny):
+        row = out[y]
+        for x in range(nx):
+            row[x] = np.float32(0.0)
+        for k in range(nk):
+            a = left[y, k]
+            r = right[k]
+            for x in range(nx):
+                row[x] += a * r[x]
+
+
 def _interpolate(mesh: np.ndarray, ycen: np.ndarray, xcen: np.ndarray, shape) -> np.ndarray:
     ny, nx = shape
     if mesh.size == 1:
@@ -317,7 +337,9 @@ def _interpolate(mesh: np.ndarray, ycen: np.ndarray, xcen: np.ndarray, shape) ->
     by = BSpline.design_matrix(ys, ty, dy).toarray()
     bx = BSpline.design_matrix(xs, tx, dx).toarray()
     left = (by @ coef.reshape(by.shape[1], bx.shape[1])).astype(np.float32)
-    return left @ np.ascontiguousarray(bx.T, dtype=np.float32)
+    out = np.empty((ny, nx), np.float32)
+    _tensor_product(left, np.ascontiguousarray(bx.T, dtype=np.float32), out)
+    return out
 
 
 def background_mesh(

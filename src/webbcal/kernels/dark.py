@@ -30,9 +30,11 @@ __all__ = [
     "subtract_dark_frames",
 ]
 
-#: ``(lead, start, stop) -> float32 (stop - start, ny, nx)``: frames of a dark (``lead`` is
-#: ``(dark integration,)`` for a 4-D dark, ``()`` for a 3-D one).
-FrameReader = Callable[[tuple[int, ...], int, int], np.ndarray]
+#: ``(lead, start, stop, reuse) -> float32 (stop - start, ny, nx)``: frames of a dark
+#: (``lead`` is ``(dark integration,)`` for a 4-D dark, ``()`` for a 3-D one). With ``reuse``
+#: true the caller is done with the frames of its previous ``reuse`` call: the reader may
+#: return them in the same memory (no fresh pages for every block).
+FrameReader = Callable[[tuple[int, ...], int, int, bool], np.ndarray]
 
 
 @dataclass
@@ -333,14 +335,14 @@ def subtract_dark_frames(
         lead = (int(di),) if len(dark_shape) == 4 else ()
         ints = np.flatnonzero(imap == di).astype(np.int64)
         if extra:
-            prev, last = _float32(read_frames(lead, ndark - 2, ndark))
+            prev, last = _float32(read_frames(lead, ndark - 2, ndark, False))
         else:
             prev = last = np.zeros((1, 1), np.float32)
         for g0 in range(0, ngroups, per_block):
             g1 = min(ngroups, g0 + per_block)
             base = g0 * stride
             stop = min((g1 - 1) * stride + count, ndark)
-            real = _float32(read_frames(lead, base, stop) if base < stop else
+            real = _float32(read_frames(lead, base, stop, True) if base < stop else
                             np.zeros((0, *data.shape[2:]), np.float32))  # fmt: skip
             _subtract_groups(data, ints, g0, g1, real, base, ndark, last, prev, stride, count,
                              average and nframes > 1, extra > 0)  # fmt: skip

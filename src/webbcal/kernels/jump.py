@@ -21,6 +21,10 @@ by a numba kernel parallel over detector rows:
    * at least ``minimum_sigclip_groups`` integrations (or groups, if not
      ``only_use_ints``): astropy-style sigma clipping across integrations.
 
+   Most pixels have no jump: for the first two methods a side-by-side screen proves
+   this from each pixel's extremes and two counts, without selecting its median
+   (:mod:`webbcal.kernels._jump_screen`), and only the others are handled one by one.
+
 3. The 4-connected neighbours of jumps between ``min_jump_to_flag_neighbors`` and
    ``max_jump_to_flag_neighbors`` sigma are flagged; groups after large jumps are
    flagged (``after_jump_flag_*``); JUMP_DET is removed where DO_NOT_USE or SATURATED

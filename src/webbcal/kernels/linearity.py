@@ -31,6 +31,47 @@ def _horner(crow, x, f):
     return r
 
 
+@njit(cache=True, nogil=True)
+def _linearize_row(row, fl, crow, r, sat):
+    """Horner's scheme along one row of one group, in place except in SATURATED groups.
+
+    The usual coefficient counts are unrolled (one pass over the row, which vectorizes);
+    others go a coefficient at a time. The operations, and so the values, are the same.
+    The result is stored through a select: masked stores are slow on some CPUs.
+    """
+    nc, nx = crow.shape
+    if nc == 4:
+        c0, c1, c2, c3 = crow[0], crow[1], crow[2], crow[3]
+        for x in range(nx):
+            v = row[x]
+            p = ((c3[x] * v + c2[x]) * v + c1[x]) * v + c0[x]
+            row[x] = v if fl[x] & sat else p
+    elif nc == 5:
+        c0, c1, c2, c3, c4 = crow[0], crow[1], crow[2], crow[3], crow[4]
+        for x in range(nx):
+            v = row[x]
+            p = (((c4[x] * v + c3[x]) * v + c2[x]) * v + c1[x]) * v + c0[x]
+            row[x] = v if fl[x] & sat else p
+    elif nc == 6:
+        c0, c1, c2, c3, c4, c5 = crow[0], crow[1], crow[2], crow[3], crow[4], crow[5]
+        for x in range(nx):
+            v = row[x]
+            p = ((((c5[x] * v + c4[x]) * v + c3[x]) * v + c2[x]) * v + c1[x]) * v + c0[x]
+            row[x] = v if fl[x] & sat else p
+    else:
+        top = crow[nc - 1]
+        for x in range(nx):
+            r[x] = top[x] * row[x]
+        for j in range(nc - 2, 0, -1):
+            cj = crow[j]
+            for x in range(nx):
+                r[x] = (r[x] + cj[x]) * row[x]
+        c0 = crow[0]
+        for x in range(nx):
+            v = row[x]
+            row[x] = v if fl[x] & sat else r[x] + c0[x]
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def _apply(data, gdq, pixeldq, c, lin_dq, has_dq, zf, has_zf, sat, nlc, zero, one):
     nints, ngroups, ny, nx = data.shape
@@ -38,36 +79,32 @@ def _apply(data, gdq, pixeldq, c, lin_dq, has_dq, zf, has_zf, sat, nlc, zero, on
     for y in prange(ny):
         # the row's coefficients, the identity polynomial (0, 1, 0, ...) where unusable
         crow = np.empty((nc, nx), data.dtype)
+        benign = np.empty(nx, np.bool_)
+        bad = np.empty(nx, np.bool_)
+        flags = np.empty(nx, pixeldq.dtype)
         for x in range(nx):
-            flags = pixeldq[y, x]
-            benign = False
-            if has_dq:
-                ref = lin_dq[y, x]
-                flags |= ref
-                benign = (ref & nlc) == nlc
-            if not benign:
-                bad = c[1, y, x] == 0
-                for j in range(nc):
-                    if c[j, y, x] != c[j, y, x]:
-                        bad = True
-                if bad:
-                    benign = True
-                    flags |= nlc
-            pixeldq[y, x] = flags
-            for j in range(nc):
-                crow[j, x] = (one if j == 1 else zero) if benign else c[j, y, x]
+            ref = lin_dq[y, x] if has_dq else pixeldq.dtype.type(0)
+            flags[x] = pixeldq[y, x] | ref
+            benign[x] = has_dq and (ref & nlc) == nlc
+            bad[x] = c[1, y, x] == 0
+        for j in range(nc):
+            cj = c[j, y]
+            for x in range(nx):
+                bad[x] |= cj[x] != cj[x]
+        for x in range(nx):
+            if bad[x] and not benign[x]:
+                benign[x] = True
+                flags[x] |= nlc
+            pixeldq[y, x] = flags[x]
+        for j in range(nc):
+            cj = c[j, y]
+            ident = one if j == 1 else zero
+            for x in range(nx):
+                crow[j, x] = ident if benign[x] else cj[x]
         r = np.empty(nx, data.dtype)
         for i in range(nints):
             for g in range(ngroups):
-                # Horner's scheme a coefficient at a time along the row (vectorizes)
-                for x in range(nx):
-                    r[x] = crow[nc - 1, x] * data[i, g, y, x]
-                for j in range(nc - 2, 0, -1):
-                    for x in range(nx):
-                        r[x] = (r[x] + crow[j, x]) * data[i, g, y, x]
-                for x in range(nx):
-                    if not gdq[i, g, y, x] & sat:
-                        data[i, g, y, x] = r[x] + crow[0, x]
+                _linearize_row(data[i, g, y], gdq[i, g, y], crow, r, sat)
             if has_zf:
                 for x in range(nx):
                     f = zf[i, y, x]

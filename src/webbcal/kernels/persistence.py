@@ -16,9 +16,12 @@ to exposure. Per integration and group:
 
 The slope is estimated per integration before correction: group differences sorted,
 those of saturated groups and as many of the largest as there are jumps left out, the
-rest averaged. Everything is done per pixel by one numba kernel; the traps-filled
-image may be larger than the data (full frame for a subarray: it then decays everywhere
-and is filled only inside the data window).
+rest averaged. One numba kernel does everything, a traps row at a time (parallel over
+rows): slopes, decay and correction (skipped for a row whose traps are all empty, as the
+first exposure's are) and captures are passes along the row, which vectorize; only the
+captures of jumps go pixel by pixel. The traps-filled image may be larger than the data
+(full frame for a subarray: it then decays everywhere and is filled only inside the data
+window).
 """
 
 from __future__ import annotations
@@ -218,6 +221,185 @@ def _row_slopes(data, gdq, i, y, huge, sat, jump, d, cnt, acc, slope):
         slope[x] = acc[x] / np.float32(upper) if upper > 0 else np.float32(0.0)
 
 
+@njit(cache=True, nogil=True)
+def _decay_only(traps, yy, lo, hi, fgroup, freset, ng, reset):
+    """Decay columns ``lo:hi`` of one traps row over an integration (no data there)."""
+    nfam = traps.shape[0]
+    t = traps[:, yy]
+    for x in range(lo, hi):
+        empty = True
+        for k in range(nfam):
+            empty &= t[k, x] == 0.0
+        if empty:
+            continue
+        for g in range(ng):
+            for k in range(nfam):
+                if reset and g == 0:
+                    t[k, x] -= t[k, x] * freset[k]
+                t[k, x] -= t[k, x] * fgroup[k]
+
+
+@njit(cache=True, nogil=True)
+def _correct_row(
+    data,
+    i,
+    y,
+    traps,
+    yy,
+    ox,
+    fgroup,
+    freset,
+    reset,
+    dec,
+    pers,
+    cutoff,
+    do_flag,
+    pdq,
+    pflag,
+    out,
+    save,
+):
+    """Subtract the charge the filled traps of one row release, group by group.
+
+    Pixels whose traps are all empty release nothing: their data are left as they are.
+    """
+    _, ng, _, nx = data.shape
+    nfam = traps.shape[0]
+    dec[:] = 0.0
+    for g in range(ng):
+        pers[:] = 0.0
+        for k in range(nfam):
+            tk = traps[k, yy, ox : ox + nx]
+            dk = dec[k]
+            fg = fgroup[k]
+            fr = freset[k]
+            for x in range(nx):
+                v = tk[x]
+                if reset and g == 0:
+                    v -= v * fr
+                dg = v * fg
+                dk[x] += dg
+                tk[x] = v - dg
+                pers[x] += dk[x]
+        row = data[i, g, y]
+        for x in range(nx):
+            row[x] = np.float32(np.float64(row[x]) - pers[x])
+        if save:
+            o = out[i, g, y]
+            for x in range(nx):
+                o[x] = pers[x]
+        if do_flag:
+            for x in range(nx):
+                if pers[x] >= cutoff:
+                    pdq[y, x] |= pflag
+
+
+@njit(cache=True, nogil=True)
+def _capture_row(
+    data,
+    gdq,
+    i,
+    y,
+    traps,
+    yy,
+    ox,
+    tab,
+    dens,
+    ps_row,
+    bad,
+    par0,
+    par2,
+    ramp_tabs,
+    sat_tabs,
+    jump_tabs,
+    grp_slope,
+    tgroup,
+    jump,
+    satc,
+    base,
+    cr,
+    anyflag,
+):
+    """Fill the traps of one row at the end of integration ``i`` (from the corrected data).
+
+    ``dens``, ``ps_row`` and ``bad`` are the row's usable trap density, PERSAT and unusable
+    PERSAT pixels (see :func:`_reference_row`).
+    """
+    _, ng, _, nx = data.shape
+    nfam = traps.shape[0]
+    satc[:] = 0
+    for g in range(ng):
+        row = data[i, g, y]
+        for x in range(nx):
+            satc[x] += row[x] > ps_row[x]
+    tg = np.float32(tgroup)
+    for x in range(nx):
+        slope = grp_slope[x] / (ps_row[x] * tg)
+        base[x] = np.float64(dens[x] * (slope * slope))
+    for x in range(nx):
+        if bad[x]:
+            satc[x] = 0
+            base[x] = 0.0
+    # captures of jumps (slope-corrected amplitudes): few pixels, one by one
+    cr[:] = 0.0
+    anyflag[:] = 0
+    for g in range(1, ng):
+        fl = gdq[i, g, y]
+        for x in range(nx):
+            anyflag[x] |= fl[x]
+    for x in range(nx):
+        if not anyflag[x] & jump:
+            continue
+        for k in range(nfam):
+            c = np.float32(0.0)
+            for g in range(1, ng):
+                if gdq[i, g, y, x] & jump:
+                    amp = (data[i, g, y, x] - data[i, g - 1, y, x]) - grp_slope[x]
+                    if amp < 0.0:
+                        amp = np.float32(0.0)
+                    c = np.float32(c + dens[x] * amp * jump_tabs[tab, k, g])
+            cr[k, x] = np.float32(c * SCALEFACTOR)
+    for k in range(nfam):
+        tk = traps[k, yy, ox : ox + nx]
+        rt = ramp_tabs[tab, k]
+        st = sat_tabs[tab, k]
+        crk = cr[k]
+        p0 = par0[k]
+        p2 = par2[k]
+        for x in range(nx):
+            n = satc[x]
+            filled = base[x] * rt[n]
+            filled *= SCALEFACTOR
+            if n > 0:
+                d = dens[x]
+                if n == ng:
+                    filled = d * p2
+                exp_filled = filled - d * p2
+                filled = filled + (d * p0 - exp_filled) * st[n]
+            filled += crk[x]
+            tk[x] = np.float32(np.float64(tk[x]) + filled)
+
+
+@njit(cache=True, nogil=True)
+def _reference_row(y, density, density_dq, persat, persat_dq, do_not_use, dens, ps_row, bad):
+    """Row ``y`` of the trap density and PERSAT references, as used.
+
+    NaN density or DO_NOT_USE in its DQ: 0; NaN PERSAT: 1e7; DO_NOT_USE in the PERSAT DQ:
+    unusable (slope 0, never above PERSAT).
+    """
+    nx = dens.size
+    has_ddq = density_dq.shape[0] > 1 or density_dq.shape[1] > 1
+    has_pdq = persat_dq.shape[0] > 1 or persat_dq.shape[1] > 1
+    for x in range(nx):
+        d = density[y, x]
+        if d != d or (has_ddq and density_dq[y, x] & do_not_use):
+            d = np.float32(0.0)
+        dens[x] = d
+        p = persat[y, x]
+        ps_row[x] = np.float32(1.0e7) if p != p else p
+        bad[x] = has_pdq and (persat_dq[y, x] & do_not_use) != 0
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def _persistence(
     data,
@@ -227,9 +409,10 @@ def _persistence(
     oy,
     ox,
     density,
+    density_dq,
     persat,
-    persat_bad,
-    any_persat_bad,
+    persat_dq,
+    do_not_use,
     par0,
     par2,
     ramp_tabs,
@@ -238,7 +421,6 @@ def _persistence(
     fgroup,
     freset,
     tgroup,
-    nres_first,
     nres_later,
     huge,
     cutoff,
@@ -252,116 +434,59 @@ def _persistence(
     nints, ng, ny, nx = data.shape
     nfam, ty, tx = traps.shape
     for yy in prange(ty):
-        dec = np.empty(nfam)
-        vals = np.empty(ng, np.float32)
-        flags = np.empty(ng, np.uint8)
-        row = np.empty((nfam, tx), np.float32)
-        t = np.empty(nfam, np.float32)
+        filled = False
         for k in range(nfam):
+            tk = traps[k, yy]
             for xx in range(tx):
-                v = traps[k, yy, xx]  # as np.nan_to_num
+                v = tk[xx]  # as np.nan_to_num
                 if v != v:
                     v = np.float32(0.0)
                 elif v == np.inf:
                     v = np.float32(F32_MAX)
                 elif v == -np.inf:
                     v = np.float32(-F32_MAX)
-                row[k, xx] = v
+                tk[xx] = v
+                filled |= v != 0.0
+        y = yy - oy
+        inside = 0 <= y < ny
         d = np.empty((max(ng - 1, 1), nx), np.float32)
         cnt = np.empty(nx, np.int64)
         acc = np.empty(nx, np.float32)
         slopes = np.empty(nx, np.float32)
-        y = yy - oy
+        dec = np.empty((nfam, nx))
+        pers = np.empty(nx)
+        satc = np.empty(nx, np.int64)
+        base = np.empty(nx)
+        cr = np.empty((nfam, nx), np.float32)
+        anyflag = np.empty(nx, np.uint8)
+        dens = np.empty(nx, np.float32)
+        ps_row = np.empty(nx, np.float32)
+        bad = np.empty(nx, np.bool_)
+        if inside:
+            _reference_row(y, density, density_dq, persat, persat_dq, do_not_use, dens, ps_row,
+                           bad)  # fmt: skip
         for i in range(nints):
-            if 0 <= y < ny:
-                _row_slopes(data, gdq, i, y, huge[i], sat, jump, d, cnt, acc, slopes)
-            nres = nres_first if i == 0 else nres_later
-            for xx in range(tx):
-                for k in range(nfam):
-                    t[k] = row[k, xx]
-                x = xx - ox
-                inside = 0 <= y < ny and 0 <= x < nx
-                empty_traps = True
-                for k in range(nfam):
-                    empty_traps &= t[k] == 0.0
-                if not inside:
-                    if not empty_traps:
-                        for g in range(ng):
-                            for k in range(nfam):
-                                if i > 0 and g == 0 and nres > 0:
-                                    t[k] -= t[k] * freset[k]
-                                t[k] -= t[k] * fgroup[k]
-                    for k in range(nfam):
-                        row[k, xx] = t[k]
-                    continue
-                for g in range(ng):
-                    vals[g] = data[i, g, y, x]
-                    flags[g] = gdq[i, g, y, x]
-                # ---- slope (before this integration is corrected)
-                bad_ps = any_persat_bad and persat_bad[y, x]
-                ps = np.float32(1.0) if bad_ps else persat[y, x]
-                grp_slope = slopes[x]
-                if bad_ps:
-                    slope = np.float32(0.0)
-                else:
-                    slope = grp_slope / (ps * np.float32(tgroup))
-                # ---- decay and correction, group by group (nothing when no trap is filled)
-                if empty_traps:
-                    if do_flag and cutoff <= 0.0:
-                        pdq[y, x] |= pflag
-                else:
-                    for k in range(nfam):
-                        dec[k] = 0.0
-                    for g in range(ng):
-                        pers = 0.0
-                        for k in range(nfam):
-                            if i > 0 and g == 0 and nres > 0:
-                                t[k] -= t[k] * freset[k]
-                            dg = t[k] * fgroup[k]
-                            dec[k] += dg
-                            t[k] -= dg
-                            pers += dec[k]
-                        vals[g] = np.float32(np.float64(vals[g]) - pers)
-                        data[i, g, y, x] = vals[g]
-                        if save:
-                            out[i, g, y, x] = pers
-                        if do_flag and pers >= cutoff:
-                            pdq[y, x] |= pflag
-                # ---- capture at the end of the integration (corrected data)
-                tab = 0 if i == 0 else 1
-                satc = 0
-                if not bad_ps:
-                    for g in range(ng):
-                        if vals[g] > persat[y, x]:
-                            satc += 1
-                dens = density[y, x]
-                base = np.float64(dens * (slope * slope))
-                has_jump = False
-                for g in range(1, ng):
-                    has_jump |= flags[g] & jump != 0
-                for k in range(nfam):
-                    filled = base * ramp_tabs[tab, k, satc]
-                    filled *= SCALEFACTOR
-                    if satc > 0:
-                        if satc == ng:
-                            filled = dens * par2[k]
-                        exp_filled = filled - dens * par2[k]
-                        filled = filled + (dens * par0[k] - exp_filled) * sat_tabs[tab, k, satc]
-                    cr = np.float32(0.0)
-                    if has_jump:
-                        for g in range(1, ng):
-                            if flags[g] & jump:
-                                amp = (vals[g] - vals[g - 1]) - grp_slope
-                                if amp < 0.0:
-                                    amp = np.float32(0.0)
-                                cr = np.float32(cr + dens * amp * jump_tabs[tab, k, g])
-                    cr = np.float32(cr * SCALEFACTOR)
-                    filled += cr
-                    t[k] = np.float32(np.float64(t[k]) + filled)
-                    row[k, xx] = t[k]
-        for k in range(nfam):
-            for xx in range(tx):
-                traps[k, yy, xx] = row[k, xx]
+            reset = i > 0 and nres_later > 0
+            tab = 0 if i == 0 else 1
+            if not inside:
+                if filled:
+                    _decay_only(traps, yy, 0, tx, fgroup, freset, ng, reset)
+                continue
+            if filled:
+                _decay_only(traps, yy, 0, ox, fgroup, freset, ng, reset)
+                _decay_only(traps, yy, ox + nx, tx, fgroup, freset, ng, reset)
+            # the slopes are those of the data before this integration's correction
+            _row_slopes(data, gdq, i, y, huge[i], sat, jump, d, cnt, acc, slopes)
+            if filled:
+                _correct_row(data, i, y, traps, yy, ox, fgroup, freset, reset, dec, pers, cutoff,
+                             do_flag, pdq, pflag, out, save)  # fmt: skip
+            elif do_flag and cutoff <= 0.0:
+                for x in range(nx):
+                    pdq[y, x] |= pflag
+            _capture_row(data, gdq, i, y, traps, yy, ox, tab, dens, ps_row, bad, par0, par2,
+                         ramp_tabs, sat_tabs, jump_tabs, slopes, tgroup, jump, satc, base, cr,
+                         anyflag)  # fmt: skip
+            filled = True
 
 
 def correct_persistence(
@@ -450,17 +575,12 @@ def correct_persistence(
         )
     # NaN / inf traps are read as np.nan_to_num makes them (0, float32 max)
     work = traps_filled if traps_filled.dtype == np.float32 else traps_filled.astype(np.float32)
-    density = np.array(trap_density, dtype=np.float32, copy=True)
-    density[np.isnan(density)] = 0.0
-    if trap_density_dq is not None:
-        density[(np.asarray(trap_density_dq) & do_not_use) > 0] = 0.0
-    ps = np.array(persat, dtype=np.float32, copy=True)
-    ps[np.isnan(ps)] = 1.0e7
-    ps_bad = (
-        np.zeros((ny, nx), np.bool_)
-        if persat_dq is None
-        else (np.asarray(persat_dq) & do_not_use) > 0
-    )
+    refs = [np.asarray(trap_density, np.float32), np.asarray(persat, np.float32)]
+    dqs = [np.zeros((1, 1), np.uint32) if q is None else np.asarray(q).astype(np.uint32, copy=False)
+           for q in (trap_density_dq, persat_dq)]  # fmt: skip
+    for a in refs + [q for q in dqs if q.size > 1]:
+        if a.shape != (ny, nx):
+            raise ParameterError(f"reference shape {a.shape} does not match the data {(ny, nx)}")
     nres_later = nresets if nresets_between is None else nresets_between
     fgroup = np.array([np.float32(_decay_factor(p, group_time)) for p in p3], np.float32)
     freset = np.array(
@@ -484,10 +604,11 @@ def correct_persistence(
         work,
         oy,
         ox,
-        density,
-        ps,
-        ps_bad,
-        bool(ps_bad.any()),
+        refs[0],
+        dqs[0],
+        refs[1],
+        dqs[1],
+        np.uint32(do_not_use),
         p0,
         p2,
         ramp_tabs,
@@ -496,7 +617,6 @@ def correct_persistence(
         fgroup,
         freset,
         float(group_time),
-        int(nresets),
         int(nres_later),
         huge,
         0.0 if flag_cutoff is None else float(flag_cutoff),

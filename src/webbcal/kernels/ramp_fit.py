@@ -87,8 +87,8 @@ class RampFitResult:
     ----------
     rate : RateArrays or None
         Exposure-level products, shape (ny, nx); None while accumulating chunks.
-    rateints : RateArrays
-        Per-integration products, shape (nints, ny, nx).
+    rateints : RateArrays or None
+        Per-integration products, shape (nints, ny, nx); None when not requested.
     pedestal : ndarray of float32 or None
         Signal extrapolated to zero time, (nints, ny, nx), when requested (OLS only).
     chisq : ndarray of float32 or None
@@ -98,7 +98,7 @@ class RampFitResult:
     """
 
     rate: RateArrays | None
-    rateints: RateArrays
+    rateints: RateArrays | None
     pedestal: np.ndarray | None = None
     chisq: np.ndarray | None = None
     algorithm: str = "OLS_C"
@@ -196,6 +196,24 @@ def _image(arr, shape, dtype, name):
     return arr
 
 
+def _check_out(out: RampFitResult, nints: int, rows: int, nx: int, want_rate: bool,
+               want_ints: bool) -> None:
+    """Preallocated outputs must hold output rows ``0:rows`` of every product written."""
+    parts = [(out.rate, 2)] if want_rate else []
+    if want_ints:
+        parts.append((out.rateints, 3))
+    if out.pedestal is not None:
+        parts.append((RateArrays(*(out.pedestal,) * 5), 3))
+    for arrays, ndim in parts:
+        if arrays is None:
+            raise ValueError("out lacks a product that this fit writes")
+        for a in (arrays.data, arrays.dq, arrays.var_poisson, arrays.var_rnoise, arrays.err):
+            if a.ndim != ndim or a.shape[-1] != nx or a.shape[-2] < rows or \
+                    (ndim == 3 and a.shape[0] != nints):
+                raise ValueError(f"out array of shape {a.shape} cannot hold {rows} rows of "
+                                 f"{nx} columns ({nints} integrations)")
+
+
 def _block(nints: int, ngroups: int, nx: int) -> int:
     """Columns per block: a multiple of 8, not a power of two (avoids cache aliasing)."""
     cb = max(16, (_BLOCK_ELEMENTS // max(1, nints * ngroups)) // 8 * 8)
@@ -225,6 +243,10 @@ def fit_ramps_ols(
     median_rate: np.ndarray | None = None,
     accumulator: OlsAccumulator | None = None,
     save_pedestal: bool = False,
+    rateints: bool = True,
+    rows: tuple[int, int] | None = None,
+    out_row: int = 0,
+    groups: tuple[int, int] | None = None,
     out: RampFitResult | None = None,
 ) -> RampFitResult:
     """Fit ramps by optimally weighted ordinary least squares (stcal ``OLS_C``).
@@ -268,8 +290,21 @@ def fit_ramps_ols(
         the rate product (``result.rate`` is then None).
     save_pedestal : bool
         Also return the pedestal (fitopt PEDESTAL).
+    rateints : bool
+        Produce the per-integration products (False: ``result.rateints`` is None and no
+        per-integration array is allocated or written; not with ``save_pedestal``).
+    rows : (int, int), optional
+        Fit only input rows ``rows[0]:rows[1]`` (default all).
+    out_row : int
+        Output row of the first fitted row: input row ``r`` goes to output row
+        ``r - rows[0] + out_row``. With ``out``, fit a band with halo rows straight into
+        its rows of full-frame arrays.
+    groups : (int, int), optional
+        Fit only groups ``groups[0]:groups[1]``, as if given ``data[:, g0:g1]`` (and the
+        same of ``groupdq``) but faster than such a non-contiguous view.
     out : RampFitResult, optional
-        Preallocated outputs to write into (e.g. views of full-frame arrays).
+        Preallocated outputs to write into (e.g. full-frame arrays; their ``rateints``
+        is ignored without ``rateints``).
 
     Returns
     -------
@@ -284,6 +319,10 @@ def fit_ramps_ols(
         raise ValueError("fitting integration chunks needs the exposure median_rate")
     data = _native(data, "data")
     nints, ngroups, ny, nx = data.shape
+    g0, g1 = (0, ngroups) if groups is None else (int(groups[0]), int(groups[1]))
+    if not 0 <= g0 < g1 <= ngroups:
+        raise ValueError(f"groups {groups} are not within the {ngroups} groups of the data")
+    ngroups = g1 - g0
     img = (ny, nx)
     sup1g = bool(suppress_one_group) and ngroups > 1
 
@@ -310,30 +349,41 @@ def fit_ramps_ols(
     coef = _k.slope_coefficients(lmax, weighting == "optimal")
     net = _k.median_network(ngroups - 1)
 
+    r0, r1 = (0, ny) if rows is None else (int(rows[0]), int(rows[1]))
+    if not 0 <= r0 <= r1 <= ny:
+        raise ValueError(f"rows {rows} are not within the {ny} rows of the data")
+    if save_pedestal and not rateints:
+        raise ValueError("save_pedestal needs the per-integration products (rateints=True)")
+    nrows = r1 - r0
     if out is not None:
-        rate, ints, ped = out.rate, out.rateints, out.pedestal
+        rate, ints, ped = out.rate, out.rateints if rateints else None, out.pedestal
+        _check_out(out, nints, out_row + nrows, nx, accumulator is None, rateints)
     else:
-        rate = None if accumulator is not None else RateArrays.empty(img)
-        ints = RateArrays.empty((nints, ny, nx))
-        ped = np.empty((nints, ny, nx), np.float32) if save_pedestal else None
+        out_row = 0
+        rate = None if accumulator is not None else RateArrays.empty((nrows, nx))
+        ints = RateArrays.empty((nints, nrows, nx)) if rateints else None
+        ped = np.empty((nints, nrows, nx), np.float32) if save_pedestal else None
     acc_mode = accumulator is not None
     if acc_mode:
-        if accumulator.sums.shape[1:] != img:
+        if accumulator.sums.shape[2] != nx or accumulator.sums.shape[1] < out_row + nrows:
             raise ValueError("accumulator image shape differs from the data")
         acc_f, acc_i = accumulator.sums, accumulator.counts
         r = RateArrays.empty((1, 1))
     else:
         acc_f, acc_i = np.zeros((4, 1, 1)), np.zeros((4, 1, 1), np.int64)
         r = rate
+    i_arr = ints if ints is not None else RateArrays.empty((1, 1, 1))
     want_ped = ped is not None
     flags = np.array([use_zf, use_mrate, sup1g, clear_first_group_jump, chargeloss,
-                      weighting == "optimal", want_ped, acc_mode, False], dtype=np.bool_)
+                      weighting == "optimal", want_ped, acc_mode, False, ints is not None],
+                     dtype=np.bool_)  # fmt: skip
     _kern.ols_kernel(
         data, groupdq, pdq, gain32, rn_e, dark, zf, mrate, flags, gt, ft, ogt, coef, lmax, net,
         ped_tmp, _block(nints, ngroups, nx), acc_f, acc_i, nints,
         r.data, r.var_poisson, r.var_rnoise, r.err, r.dq,
-        ints.data, ints.var_poisson, ints.var_rnoise, ints.err,
-        ped if want_ped else np.zeros((1, 1, 1), np.float32), ints.dq, np.zeros((1, 1)),
+        i_arr.data, i_arr.var_poisson, i_arr.var_rnoise, i_arr.err,
+        ped if want_ped else np.zeros((1, 1, 1), np.float32), i_arr.dq, np.zeros((1, 1)),
+        r0, r1, out_row - r0, g0, ngroups,
     )
     if acc_mode:
         accumulator.nints += nints
@@ -369,7 +419,7 @@ def ols_median_rate_sum(
         out = np.zeros((ny, nx))
     ft = float(np.float32(frame_time))
     flags = np.array([use_zf, False, sup1g, clear_first_group_jump, False, False, False, False,
-                      True], dtype=np.bool_)
+                      True, False], dtype=np.bool_)
     one = np.zeros((1, 1), np.float32)
     f3 = np.zeros((1, 1, 1), np.float32)
     u3 = np.zeros((1, 1, 1), np.uint32)
@@ -379,6 +429,6 @@ def ols_median_rate_sum(
         np.zeros((1, 1, 1)), 0, _k.median_network(ngroups - 1), 0.0,
         _block(nints, ngroups, nx), np.zeros((4, 1, 1)),
         np.zeros((4, 1, 1), np.int64), nints, one, one, one, one, np.zeros((1, 1), np.uint32),
-        f3, f3, f3, f3, f3, u3, out,
+        f3, f3, f3, f3, f3, u3, out, 0, ny, 0, 0, ngroups,
     )
     return out

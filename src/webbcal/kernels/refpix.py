@@ -566,13 +566,24 @@ def _miri_apply(data, corr, ncorrected):
     for p in prange(nints * (ng - 1)):
         i = p // (ng - 1)
         g = p % (ng - 1) + 1
-        for r in range(ny):
+        # the offset of every column, for even and odd rows
+        offsets = np.empty((2, nx))
+        for par in range(2):
             for c in range(nx):
-                f = np.float64(data[i, 0, r, c])
-                y = np.float64(np.float32(np.float64(data[i, g, r, c]) - f))
-                if p < ncorrected:
-                    y = np.float64(np.float32(y - corr[p, c % 4, r % 2]))
-                data[i, g, r, c] = y + f
+                offsets[par, c] = corr[p, c % 4, par]
+        for r in range(ny):
+            first = data[i, 0, r]
+            row = data[i, g, r]
+            if p < ncorrected:
+                off = offsets[r % 2]
+                for c in range(nx):
+                    f = np.float64(first[c])
+                    y = np.float64(np.float32(np.float64(row[c]) - f))
+                    row[c] = np.float64(np.float32(y - off[c])) + f
+            else:
+                for c in range(nx):
+                    f = np.float64(first[c])
+                    row[c] = np.float64(np.float32(np.float64(row[c]) - f)) + f
 
 
 _MIRI_SHAPE = (1024, 1032)

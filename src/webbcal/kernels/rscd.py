@@ -56,9 +56,10 @@ def _skip_array(gdq, skip, bright, sat, pixeldq, flux_estimated):
 
 
 def _apply(gdq, skip_array, dnu):
-    ngroups = gdq.shape[1]
-    mask = np.arange(ngroups)[None, :, None, None] < skip_array[:, None, :, :]
-    gdq[mask] |= dnu
+    """DO_NOT_USE in groups ``g < skip_array`` (a group at a time: no 4-D mask)."""
+    for g in range(min(int(skip_array.max(initial=0)), gdq.shape[1])):
+        plane = gdq[:, g]
+        np.bitwise_or(plane, dnu, out=plane, where=skip_array > g)
 
 
 def flag_rscd_groups(

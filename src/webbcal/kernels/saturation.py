@@ -261,6 +261,25 @@ def _group2_check(d0, d1, dq1, dq2, thr, bias, mean0, last2, len1, sat, dnu):
                 dq1[y, x] |= dnu
 
 
+@njit(cache=True, parallel=True, nogil=True)
+def _thresholds(sat_thresh, sat_dq, pixeldq, thr, nocheck, above, no_sat_check):
+    """Thresholds as used and the reference DQ OR-ed into PIXELDQ, in one pass.
+
+    A NaN threshold or NO_SAT_CHECK in the reference DQ: never checked (``above`` the A/D
+    limit); a NaN threshold also adds NO_SAT_CHECK to PIXELDQ.
+    """
+    ny, nx = thr.shape
+    for y in prange(ny):
+        for x in range(nx):
+            t = sat_thresh[y, x]
+            q = sat_dq[y, x]
+            nan = t != t
+            skip = nan or (q & no_sat_check) == no_sat_check
+            pixeldq[y, x] |= (q | no_sat_check) if nan else q
+            nocheck[y, x] = skip
+            thr[y, x] = above if skip else t
+
+
 def flag_saturation(
     data: np.ndarray,
     groupdq: np.ndarray,
@@ -325,14 +344,13 @@ def flag_saturation(
     u8 = np.uint8
     sat, dnu = u8(saturated), u8(do_not_use)
 
-    thr = np.array(sat_thresh, dtype=np.float32, copy=True)
-    nan_thr = np.isnan(thr)
-    ref_dq = np.asarray(sat_dq).astype(pixeldq.dtype, copy=True)
-    ref_dq[nan_thr] |= pixeldq.dtype.type(no_sat_check)
-    nocheck = ((np.asarray(sat_dq) & no_sat_check) == no_sat_check) | nan_thr
-    thr[nocheck] = atod_limit + 1
     if bias is not None and np.shape(bias) != (ny, nx):
         raise ParameterError(f"bias shape {np.shape(bias)} does not match the data {(ny, nx)}")
+    thr = np.empty((ny, nx), np.float32)
+    nocheck = np.empty((ny, nx), np.bool_)
+    ref_dq = np.asarray(sat_dq).astype(pixeldq.dtype, copy=False)
+    _thresholds(np.asarray(sat_thresh, np.float32), ref_dq, pixeldq, thr, nocheck,
+                np.float32(atod_limit + 1), pixeldq.dtype.type(no_sat_check))  # fmt: skip
 
     floor_flags = u8(ad_floor | do_not_use)
     n = int(n_pix_grow_sat)
@@ -347,7 +365,6 @@ def flag_saturation(
     if zeroframe is not None:
         _zero_frames(zeroframe, thr, n)
 
-    np.bitwise_or(pixeldq, ref_dq, out=pixeldq)
     n_sat, n_floor = _count_flagged(groupdq, sat, u8(ad_floor))
     return SaturationResult(int(n_sat), int(n_floor))
 

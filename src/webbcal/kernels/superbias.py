@@ -19,16 +19,21 @@ __all__ = ["subtract_superbias"]
 def _subtract(data, bias, keep_zero):
     nints, ngroups, ny, nx = data.shape
     for y in prange(ny):
+        # NaN bias: no correction (subtracting 0 leaves every value as it is)
+        brow = np.empty(nx, data.dtype)
+        for x in range(nx):
+            b = bias[y, x]
+            brow[x] = 0.0 if b != b else b
         for i in range(nints):
             for g in range(ngroups):
-                for x in range(nx):
-                    b = bias[y, x]
-                    if b != b:
-                        continue
-                    v = data[i, g, y, x]
-                    if keep_zero and v == 0.0:
-                        continue
-                    data[i, g, y, x] = v - b
+                row = data[i, g, y]
+                if keep_zero:
+                    for x in range(nx):
+                        v = row[x]
+                        row[x] = v if v == 0.0 else v - brow[x]
+                else:
+                    for x in range(nx):
+                        row[x] = row[x] - brow[x]
 
 
 def subtract_superbias(

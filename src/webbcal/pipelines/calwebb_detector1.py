@@ -56,7 +56,6 @@ from webbcal.steps._stream import (
     Spill,
     band_model,
     chunk_model,
-    core_rows,
     row_bands,
 )
 from webbcal.steps.dark_current import DarkCurrentStep
@@ -69,7 +68,7 @@ from webbcal.steps.jump import JumpStep
 from webbcal.steps.lastframe import LastFrameStep
 from webbcal.steps.linearity import LinearityStep
 from webbcal.steps.persistence import PersistenceStep
-from webbcal.steps.ramp_fit import RampFitStep, reused_outputs
+from webbcal.steps.ramp_fit import RampFitStep, outputs_into
 from webbcal.steps.refpix import RefPixStep
 from webbcal.steps.reset import ResetStep
 from webbcal.steps.rscd import RscdStep
@@ -255,9 +254,8 @@ class Detector1Pipeline(Pipeline):
             with cached_references(model):
                 last, extras, pixeldq = self._stream_corrections(model, order, spill, chunk,
                                                                  buffers)  # fmt: skip
-                with reused_outputs():  # each band's products are copied out at once
-                    rate, rateints = self._stream_fits(last, spill, extras, pixeldq, bands,
-                                                       buffers)  # fmt: skip
+                rate, rateints = self._stream_fits(last, spill, extras, pixeldq, bands,
+                                                   buffers)  # fmt: skip
         finally:
             spill.close()
         rate = self.run_step("gain_scale", rate)
@@ -312,19 +310,13 @@ class Detector1Pipeline(Pipeline):
             halo = self.run_step("jump", halo)
             crs.append((halo.meta.exposure.primary_cosmic_rays,
                         halo.meta.exposure.extended_emission_events, h1 - h0))  # fmt: skip
-            # pixels are independent in ramp_fit: a thin band is fitted without its halo
-            # rows (views; strided access costs ~10% a row), a thick one with them
-            core = slice(y0 - h0, y1 - h0)
-            if y1 - y0 < _THIN_BAND:
-                halo, core = core_rows(halo, core.start, core.stop), slice(None)
-            fit = self.run_step("ramp_fit", halo)
+            # pixels are independent in ramp_fit: the band's own rows (not the halo) are
+            # fitted straight into their rows of the exposure's products
+            with outputs_into(rate_arrays, ints_arrays, (y0 - h0, y1 - h0), y0):
+                fit = self.run_step("ramp_fit", halo)
             del halo, data, gdq
-            for name, array in rate_arrays.items():
-                array[y0:y1] = getattr(fit.rate, name)[core]
             rate_meta = fit.rate
             if fit.rateints is not None:
-                for name, array in ints_arrays.items():
-                    array[:, y0:y1] = getattr(fit.rateints, name)[:, core]
                 ints_meta = fit.rateints
         rate = _assemble(ImageModel, rate_arrays, rate_meta, meta_source)
         rateints = None
@@ -339,8 +331,6 @@ class Detector1Pipeline(Pipeline):
 
 
 _RATE_ARRAYS = ("data", "dq", "err", "var_poisson", "var_rnoise")
-#: Bands of fewer rows are fitted without their two halo rows.
-_THIN_BAND = 16
 #: Largest integration chunk / row band of a streamed exposure (float32 + GROUPDQ bytes).
 _PART_BYTES = 128 * 2**20
 

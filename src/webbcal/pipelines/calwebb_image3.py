@@ -23,8 +23,8 @@ them and let go of after use (:class:`_FileBacked`). ``in_memory=False`` bounds 
 further: ``outlier_detection`` keeps its single drizzles on disk, and after it each
 exposure is written to a temporary file and let go of; ``resample`` then reads one array of
 one exposure at a time, and the ``_crf`` products are copies of those files. Per-exposure
-work inside the steps (source detection, sky overlaps, single drizzles) runs one exposure
-at a time on few cores, several at once on many (:mod:`webbcal.steps._members`).
+work inside the steps (source detection, sky overlaps, single drizzles) runs two exposures
+at a time, sharing the cores, more on many cores (:mod:`webbcal.steps._members`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,22 @@ class _FileBacked:
                      and Path(model.path) == Path(path) and hasattr(model, "declared"))  # fmt: skip
             views.append(_FileBacked(model) if fresh else model)
         return exposures.with_models(views)
+
+    @staticmethod
+    def read_ahead(exposures: Exposures) -> None:
+        """Read the views' SCI and DQ in a helper thread while their metadata are parsed.
+
+        Every step needs both: the file reads (no GIL held) overlap the parsing of the
+        ASDF trees (Python), which otherwise runs alone at the start of the first step.
+        """
+        views = [m for m in exposures.models if isinstance(m, _FileBacked)]
+        if not views:
+            return
+        with ThreadPoolExecutor(1) as pool:
+            done = pool.submit(lambda: [(v.data, v.dq) for v in views])
+            for view in views:
+                _ = view.meta  # the SCI and DQ reads use no metadata: no race
+            done.result()
 
     @staticmethod
     def unwrap(exposures: Exposures) -> Exposures:
@@ -227,6 +244,7 @@ class Image3Pipeline(Pipeline):
         if not params.in_memory:
             self._configure("outlier_detection", in_memory=False)
         exposures = _FileBacked.wrap(exposures)
+        _FileBacked.read_ahead(exposures)
         for name in ("tweakreg", "skymatch", "outlier_detection"):
             exposures = self.run_step(name, exposures)
         flagged = not single and all(

@@ -256,7 +256,9 @@ def ref_planes(
     Returns ``(read, shape)``: ``read(lead, start, stop)`` gives
     ``array[*lead, start:stop]`` cut to the window, reading only those planes and rows
     from the file (within :func:`cached_references`, from the cached cut-out instead);
-    ``shape`` is the shape of the whole cut-out.
+    ``shape`` is the shape of the whole cut-out. ``read(lead, start, stop, True)`` may
+    return the planes in the memory of its previous such call (see
+    :data:`webbcal.kernels.dark.FrameReader`).
 
     Raises
     ------
@@ -266,11 +268,11 @@ def ref_planes(
     want = tuple(model.shape[-2:])
     cached = _from_cache(ref, name, model, what, want)
     if cached is not None:
-        return (lambda lead, start, stop: cached[(*lead, slice(start, stop))]), cached.shape
+        return _view_reader(cached), cached.shape
     full = ref.shape_of(name)
     if full is None or len(full) < 3:
         array = ref_array(ref, name, model, what=what)
-        return (lambda lead, start, stop: array[(*lead, slice(start, stop))]), array.shape
+        return _view_reader(array), array.shape
     ny, nx = full[-2:]
     rows = np.broadcast_to(np.arange(ny)[:, None], (ny, nx))
     cols = np.broadcast_to(np.arange(nx)[None, :], (ny, nx))
@@ -278,10 +280,27 @@ def ref_planes(
     x0 = int(_cut(ref, cols, model, what, want)[0, 0])
     band = slice(y0, y0 + want[0])
 
-    def read(lead: tuple[int, ...], start: int, stop: int) -> np.ndarray:
-        return ref.read_planes(name, lead, start, stop, band)[..., x0 : x0 + want[1]]
+    buffer: list[np.ndarray] = []
+
+    def read(lead: tuple[int, ...], start: int, stop: int, reuse: bool = False) -> np.ndarray:
+        out = None
+        if reuse:
+            shape = (stop - start, want[0], nx)
+            if not buffer or buffer[0].shape != shape:
+                buffer[:] = [np.empty(shape, np.float32)]
+            out = buffer[0]
+        return ref.read_planes(name, lead, start, stop, band, out)[..., x0 : x0 + want[1]]
 
     return read, (*full[:-2], *want)
+
+
+def _view_reader(array: np.ndarray) -> Callable[..., np.ndarray]:
+    """A plane reader of an array in memory (views: nothing to reuse)."""
+
+    def read(lead: tuple[int, ...], start: int, stop: int, reuse: bool = False) -> np.ndarray:
+        return array[(*lead, slice(start, stop))]
+
+    return read
 
 
 def _ref_name(ref: Any) -> str:

@@ -35,7 +35,7 @@ from webbcal.steps._common import copy_meta, read_integrations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChunkBuffers", "Spill", "band_model", "chunk_model", "core_rows", "row_bands"]
+__all__ = ["ChunkBuffers", "Spill", "band_model", "chunk_model", "row_bands"]
 
 
 def chunk_model(
@@ -106,24 +106,6 @@ def band_model(
     sub.ysize = ny
     for name, array in (extras or {}).items():
         setattr(out, name, array)
-    return out
-
-
-def core_rows(band: RampModel, c0: int, c1: int) -> RampModel:
-    """Rows ``c0:c1`` of a band model: views of its arrays, its metadata (SUBSTRT2 moved).
-
-    What ramp_fit needs of a band without its halo rows (fitting the halo too and
-    dropping it would cost ``2 / rows`` more of the fit).
-    """
-    out = RampModel(data=band.data[:, :, c0:c1], groupdq=band.groupdq[:, :, c0:c1],
-                    pixeldq=band.pixeldq[c0:c1])  # fmt: skip
-    out.meta.update(copy.deepcopy(band.meta.to_dict()))
-    sub = out.meta.subarray
-    sub.ystart = int(band.meta.subarray.ystart or 1) + c0
-    sub.ysize = c1 - c0
-    for name in ("zeroframe", "average_dark_current"):
-        if band.has(name):
-            setattr(out, name, getattr(band, name)[..., c0:c1, :])
     return out
 
 

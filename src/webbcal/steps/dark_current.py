@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.io import fits
 
 from webbcal import datamodels
 from webbcal.core import Refs, Step, param, register
@@ -62,9 +63,7 @@ class DarkCurrentStep(Step):
         path = self._dark_path(model)
         if path is None:
             return None
-        with datamodels.open(path) as ref:
-            dark_nframes = int(ref.meta.exposure.nframes or 1)
-            dark_groupgap = int(ref.meta.exposure.groupgap or 0)
+        dark_nframes, dark_groupgap = _dark_readout(path)
         exp = model.meta.exposure
         if dark_nframes > int(exp.nframes or 1) or dark_groupgap > int(exp.groupgap or 0):
             return (f"the dark has NFRAMES={dark_nframes}, GROUPGAP={dark_groupgap}, more than "
@@ -121,3 +120,13 @@ class DarkCurrentStep(Step):
         out.meta.update(ref.meta.to_dict())
         directory = self.config.common.output_dir if self.config is not None else None
         self.save_product_as(out, output_path(name, directory))
+
+
+def _dark_readout(path: Path) -> tuple[int, int]:
+    """NFRAMES and GROUPGAP of a dark reference (from the primary header of a FITS file)."""
+    if path.suffix.lower() == ".fits" and path.is_file():
+        header = fits.getheader(path, 0)
+        if "NFRAMES" in header:
+            return int(header["NFRAMES"] or 1), int(header.get("GROUPGAP") or 0)
+    with datamodels.open(path) as ref:
+        return int(ref.meta.exposure.nframes or 1), int(ref.meta.exposure.groupgap or 0)

@@ -105,6 +105,18 @@ def _weight_threshold(wht: np.ndarray, maskpt: float) -> float:
     return float(maskpt * mean) if count else np.inf
 
 
+def _buffers(
+    model: Any, shape: tuple[int, int], p: OutlierDetectionParams, stack: _Stack
+) -> dict[str, np.ndarray]:
+    """A single drizzle's buffers for exposures shaped as ``model`` on a ``shape`` grid."""
+    bufs = {"wht": np.empty(shape, np.float32), "weight": np.empty(model.shape, np.float32)}
+    if stack.plane(0) is None:
+        bufs["image"] = np.empty(shape, np.float32)
+    if p.weight_type == "ivm" and model.has("var_rnoise"):
+        bufs["var_rnoise"] = np.empty(model.shape, np.float32)
+    return bufs
+
+
 class _Stack:
     """The single drizzles, in memory or in temporary files (one per exposure)."""
 
@@ -209,20 +221,18 @@ class OutlierDetectionStep(Step):
         stack = _Stack(len(models), grid.shape, p.in_memory)
         workers = member_workers(len(models))
         # buffers of each concurrent drizzle (k % workers), reused by the next exposures:
-        # weights, drizzled weights, VAR_RNOISE and (with the drizzles on disk) the image
-        scratch: list[dict[str, np.ndarray]] = [{} for _ in range(workers)]
+        # weights, drizzled weights, VAR_RNOISE and (with the drizzles on disk) the image;
+        # made here, so that the memory goes back to this thread's malloc arena, which
+        # resample draws on next, not to a member thread's
+        scratch = [_buffers(first, grid.shape, p, stack) for _ in range(workers)]
 
         def drizzle(k: int) -> np.ndarray:
             m = models[k]
             nm = input_node_map(m, grid.wcs)
             maps[k] = nm
             bufs = scratch[k % workers]
-            if "wht" not in bufs:
-                bufs["wht"] = np.empty(grid.shape, np.float32)
             image = stack.plane(k)
             if image is None:
-                if "image" not in bufs:
-                    bufs["image"] = np.empty(grid.shape, np.float32)
                 image = bufs["image"]
             drz = Drizzler(grid.shape, kernel=p.kernel, pixfrac=p.pixfrac, fillval=fill,
                            weight_type=p.weight_type, pixel_scale_ratio=ratio, context=False,
@@ -257,8 +267,9 @@ class OutlierDetectionStep(Step):
             self._save_image(median, grid.wcs, first, target, None, "median")
         masks: list[np.ndarray] = [np.zeros(0, bool)] * len(models)
 
-        blots: list[np.ndarray | None] = [None] * workers  # reused by the next exposures
-        reads: list[dict[str, np.ndarray]] = [{} for _ in range(workers)]  # and ERR buffers
+        # reused by the next exposures (and made here, as the drizzles' buffers)
+        blots = [np.empty(first.shape, np.float32) for _ in range(workers)]
+        reads = [{"err": np.empty(first.shape, np.float32)} for _ in range(workers)]
 
         def compare(k: int) -> np.ndarray:
             m, nm = models[k], maps[k]

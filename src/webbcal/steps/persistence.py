@@ -27,6 +27,7 @@ from webbcal import datamodels
 from webbcal.core import Refs, Step, StepResult, param, product, register
 from webbcal.datamodels import Array, DataModel, RampModel, dqflags
 from webbcal.errors import InputError
+from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.kernels.persistence import TrapParams, correct_persistence, decay_traps
 from webbcal.steps._common import copy_meta, readout, ref_array, to_ramp_model
 
@@ -151,7 +152,7 @@ def _start_traps(
                 path=name,
             )
         return previous, offset
-    return np.zeros((len(traps.decay_param), *full), np.float32), offset
+    return zeros_small_pages((len(traps.decay_param), *full), np.float32), offset
 
 
 def _full_frame_window(model: DataModel, ramp: RampModel) -> None:

@@ -13,6 +13,9 @@ ERR = sqrt(VAR_POISSON + VAR_RNOISE). ``firstgroup``/``lastgroup`` mark the grou
 the range DO_NOT_USE first. MIRI ramps drop leading and trailing groups that are
 DO_NOT_USE everywhere (firstframe/lastframe), as the official fit does. The average dark
 current a dark step left in the ramp (AVDRKCUR, DN/s) adds to the Poisson variance.
+With NINTS = 1 the per-integration arrays are neither allocated nor filled. A caller
+that fits an exposure in row bands can have each band's rows written straight into the
+exposure's products (:func:`outputs_into`).
 
 ``save_opt``/``opt_name`` (the per-segment optional product) and ``int_name`` are
 accepted for compatibility; webbcal does not write the optional product, and names the
@@ -22,7 +25,7 @@ integration product ``<name>_rateints``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,57 +40,73 @@ from webbcal.steps._common import copy_meta, instrument_of, readout, ref_array, 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RampFitParams", "RampFitResult", "RampFitStep", "rate_models", "reused_outputs"]
+__all__ = [
+    "RampFitParams",
+    "RampFitResult",
+    "RampFitStep",
+    "outputs_into",
+    "rate_models",
+]
 
 #: Fewest groups the LIKELY algorithm accepts.
 LIKELY_MIN_NGROUPS = 4
 
 
-class _OutputBuffers:
-    """Flat arrays, grown on demand, that successive OLS fits write their products into."""
+@dataclass(frozen=True)
+class _Target:
+    """Full-size product arrays that a fit of rows ``rows`` writes from output row ``at``."""
 
-    def __init__(self) -> None:
-        self._flat: dict[str, np.ndarray] = {}
+    rate: kernel.RateArrays
+    rateints: kernel.RateArrays | None
+    rows: tuple[int, int]
+    at: int
 
-    def _view(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-        size = int(np.prod(shape))
-        flat = self._flat.get(name)
-        if flat is None or flat.size < size:
-            flat = self._flat[name] = np.empty(size, dtype)
-        return flat[:size].reshape(shape)
-
-    def _arrays(self, prefix: str, shape: tuple[int, ...]) -> kernel.RateArrays:
-        f = np.float32
-        return kernel.RateArrays(
-            self._view(prefix + "data", shape, f), self._view(prefix + "dq", shape, np.uint32),
-            self._view(prefix + "var_poisson", shape, f),
-            self._view(prefix + "var_rnoise", shape, f), self._view(prefix + "err", shape, f),
-        )  # fmt: skip
-
-    def result(self, nints: int, ny: int, nx: int) -> kernel.RampFitResult:
-        return kernel.RampFitResult(
-            rate=self._arrays("rate_", (ny, nx)), rateints=self._arrays("ints_", (nints, ny, nx))
-        )
+    def views(self) -> tuple[kernel.RateArrays, kernel.RateArrays | None]:
+        """The rows of the products that this fit fills."""
+        sl = slice(self.at, self.at + self.rows[1] - self.rows[0])
+        rate = kernel.RateArrays(*(getattr(self.rate, f)[sl] for f in _FIELDS))
+        ints = None
+        if self.rateints is not None:
+            ints = kernel.RateArrays(*(getattr(self.rateints, f)[:, sl] for f in _FIELDS))
+        return rate, ints
 
 
-_reused: _OutputBuffers | None = None
+_FIELDS = ("data", "dq", "var_poisson", "var_rnoise", "err")
+_target: _Target | None = None
 
 
 @contextmanager
-def reused_outputs() -> Iterator[None]:
-    """Within the block, OLS fits write their products into one reused set of arrays.
+def outputs_into(
+    rate: Mapping[str, np.ndarray],
+    rateints: Mapping[str, np.ndarray] | None,
+    rows: tuple[int, int],
+    at: int,
+) -> Iterator[None]:
+    """Within the block, a fit writes rows ``rows`` of its input into the given arrays.
 
-    For a caller that fits an exposure in parts (row bands) and copies each part's
-    products out before the next fit: the products' arrays are views of the shared
-    buffers, valid only until the next fit in the block. Reusing the memory spares the
-    page faults of fresh arrays for every part.
+    For a caller that fits an exposure in row bands (with halo rows): input rows
+    ``rows[0]:rows[1]`` of the next fit go to rows ``at:at + rows[1] - rows[0]`` of
+    ``rate`` (2-D arrays ``data``, ``dq``, ``err``, ``var_poisson``, ``var_rnoise``) and
+    of ``rateints`` (the same, 3-D; None: no per-integration products), and the
+    products of the step are views of those rows. The OLS fit writes there directly
+    (no halo rows fitted, no copies); other algorithms are copied in.
     """
-    global _reused
-    previous, _reused = _reused, _OutputBuffers()
+    global _target
+    f32, ints = np.float32, None
+    for arrays in (rate, rateints):
+        for name in _FIELDS if arrays is not None else ():
+            a = arrays[name]
+            if a.dtype != (np.uint32 if name == "dq" else f32) or not a.flags.c_contiguous:
+                raise ValueError(f"{name} must be a C-contiguous array of the product dtype")
+    if rateints is not None:
+        ints = kernel.RateArrays(*(rateints[f] for f in _FIELDS))
+    previous = _target
+    _target = _Target(kernel.RateArrays(*(rate[f] for f in _FIELDS)), ints,
+                      (int(rows[0]), int(rows[1])), int(at))  # fmt: skip
     try:
         yield
     finally:
-        _reused = previous
+        _target = previous
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,10 +159,13 @@ class RampFitStep(Step):
                      LIKELY_MIN_NGROUPS, ramp.data.shape[1])  # fmt: skip
             algorithm = "OLS_C"
         log.info("%s: algorithm %s, weighting %s", self.name, algorithm, params.weighting)
+        placed = False
         if algorithm == "LIKELY":
             fit = _fit_likely(ramp, gain, readnoise, self.name)
         else:
-            fit = _fit_ols(ramp, gain, readnoise, params, self.name)
+            fit, placed = _fit_ols(ramp, gain, readnoise, params, self.name)
+        if _target is not None and not placed:
+            fit = _into_target(fit, _target)
         gain_factor = gain_ref.meta.exposure.gain_factor
         rate, rateints = rate_models(ramp, fit.rate, fit.rateints)
         for out in (rate, rateints):
@@ -179,10 +201,11 @@ def _mark_group_range(ramp: RampModel, first: int | None, last: int | None, step
 
 def _fit_ols(
     ramp: RampModel, gain: np.ndarray, readnoise: np.ndarray, params: RampFitParams, step: str
-) -> kernel.RampFitResult:
+) -> tuple[kernel.RampFitResult, bool]:
+    """The OLS fit, and whether it was written straight into the ``outputs_into`` rows."""
     timing = readout(ramp, step)
     data, groupdq = ramp.data, ramp.groupdq
-    clear_first = False
+    clear_first, groups = False, None
     if instrument_of(ramp) == "MIRI":
         kept = kernel.miri_group_range(groupdq)
         if kept is None:
@@ -193,21 +216,42 @@ def _fit_ols(
             )
         first, stop = kept
         if (first, stop) != (0, data.shape[1]):
-            data, groupdq = data[:, first:stop], groupdq[:, first:stop]
-            clear_first = first > 0
+            groups, clear_first = kept, first > 0
     zeroframe = None
     if ramp.meta.exposure.zero_frame and ramp.has("zeroframe"):
         zeroframe = ramp.zeroframe
     dark = ramp.average_dark_current if ramp.has("average_dark_current") else None
-    out = None if _reused is None else _reused.result(*(data.shape[:1] + data.shape[2:]))
-    return kernel.fit_ramps_ols(
+    nints = data.shape[0]
+    # NINTS == 1 has no rateints product: its arrays are neither allocated nor filled
+    ints = nints > 1
+    rows, at, out = None, 0, None
+    if _target is not None and (_target.rateints is not None or not ints):
+        rows, at = _target.rows, _target.at
+        out = kernel.RampFitResult(rate=_target.rate, rateints=_target.rateints)
+    fit = kernel.fit_ramps_ols(
         data, groupdq, ramp.pixeldq, gain, readnoise,
         frame_time=timing.frame_time, group_time=timing.group_time, nframes=timing.nframes,
         groupgap=timing.groupgap, dropframes1=timing.drop_frames1,
         weighting=params.weighting, zeroframe=zeroframe, dark_current=dark,
         suppress_one_group=params.suppress_one_group, clear_first_group_jump=clear_first,
-        out=out,
+        rateints=ints, rows=rows, out_row=at, groups=groups, out=out,
     )  # fmt: skip
+    if rows is not None:  # written in place: the products are the target's rows
+        rate, rateints = _target.views()
+        return kernel.RampFitResult(rate=rate, rateints=rateints if ints else None), True
+    return fit, False
+
+
+def _into_target(fit: Any, target: _Target) -> Any:
+    """A fit of all rows, copied into the target rows (when not written there already)."""
+    rate, ints = target.views()
+    r0, r1 = target.rows
+    for name in _FIELDS:
+        getattr(rate, name)[...] = getattr(fit.rate, name)[r0:r1]
+        if ints is not None and fit.rateints is not None:
+            getattr(ints, name)[...] = getattr(fit.rateints, name)[:, r0:r1]
+    has_ints = ints is not None and fit.rateints is not None
+    return kernel.RampFitResult(rate=rate, rateints=ints if has_ints else None)
 
 
 def _fit_likely(ramp: RampModel, gain: np.ndarray, readnoise: np.ndarray, step: str) -> Any:

@@ -79,7 +79,7 @@ class RefPixStep(Step):
         if (
             isinstance(model, RampModel)
             and model.has("pixeldq")
-            and not _usable_reference_pixels(model.pixeldq).any()
+            and not _any_usable_reference_pixel(model.pixeldq)
         ):
             return "the (sub)array has no usable reference pixels"
         return None
@@ -120,3 +120,14 @@ def _usable_reference_pixels(pixeldq: np.ndarray) -> np.ndarray:
     ref = np.uint32(dqflags.pixel["REFERENCE_PIXEL"])
     dnu = np.uint32(dqflags.pixel["DO_NOT_USE"])
     return ((pixeldq & ref) != 0) & ((pixeldq & dnu) == 0)
+
+
+def _any_usable_reference_pixel(pixeldq: np.ndarray, rows: int = 64) -> bool:
+    """Whether any reference pixel is usable, looking ``rows`` rows at a time.
+
+    The first block of a frame with reference rows answers at once.
+    """
+    return any(
+        _usable_reference_pixels(pixeldq[..., y : y + rows, :]).any()
+        for y in range(0, pixeldq.shape[-2], rows)
+    )

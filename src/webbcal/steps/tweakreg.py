@@ -6,7 +6,7 @@ As the official step:
    ``starfinder`` iraf/dao/segmentation, ``snr_threshold``, ``kernel_fwhm``,
    ``bkg_boxsize``, ``brightest``, ``peakmax``, sharpness/roundness limits ...), on the
    pixels whose DQ has neither DO_NOT_USE nor NON_SCIENCE; the exposures are processed
-   one at a time on few cores, several at once on many (:mod:`webbcal.steps._members`).
+   two at a time, sharing the cores, more on many cores (:mod:`webbcal.steps._members`).
    With ``use_custom_catalogs`` a user catalog (``x``/``y`` or ``xcentroid``/``ycentroid``
    columns, 0-based) is read instead: from ``catfile`` (lines
    ``<exposure file> <catalog file>``, relative to the catfile), else the association
