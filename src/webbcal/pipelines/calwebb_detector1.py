@@ -50,6 +50,7 @@ from webbcal.core import Pipeline, Refs, StepResult, param, product, register
 from webbcal.core.params import Layer
 from webbcal.datamodels import CubeModel, ImageModel, RampModel
 from webbcal.errors import InputError
+from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.steps._common import cached_references, instrument_of, is_guider, is_tso
 from webbcal.steps._stream import (
     ChunkBuffers,
@@ -336,7 +337,9 @@ _PART_BYTES = 128 * 2**20
 
 
 def _empty_rates(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    return {name: np.zeros(shape, np.uint32 if name == "dq" else np.float32)
+    # the rateints of a long series are hundreds of MB: small pages, faulted in by all
+    # threads (see webbcal.kernels.pagemem), before ramp_fit writes band after band
+    return {name: zeros_small_pages(shape, np.uint32 if name == "dq" else np.float32)
             for name in _RATE_ARRAYS}  # fmt: skip
 
 
