@@ -59,6 +59,30 @@ OLS_NUMBA_SHA256 = "0416e43a799c893b"
 
 
 @njit(**_NB)
+def _weighted_sum(y, off, length, rn, gain, weighted, coef, lmax):
+    """The optimally weighted sum of segment ``y[off:off + length]`` (slope x group time).
+
+    The weights' power follows the segment's S/N (0 when unweighted); NaN values count as
+    0, as in stcal. Segments longer than the coefficient table are summed directly.
+    """
+    dat = y[off + length - 1] - y[off]
+    den = rn * rn + dat * gain
+    snr = 0.0
+    if not (den <= 0.0 or gain == 0.0):  # NaN goes here, as stcal
+        snr = dat * gain / math.sqrt(den)
+        snr = 0.0 if snr < 0.0 else snr
+    ip = _power_index(snr) if weighted else 0
+    if length > lmax:
+        return _slope_direct(y, off, length, OPTIMAL_POWERS[ip])
+    acc = 0.0
+    for g in range(length):
+        v = y[off + g]
+        if not math.isnan(v):
+            acc += coef[ip, length, g] * v
+    return acc
+
+
+@njit(**_NB)
 def _ols_row(r, o, g0, ng, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, flags, gt, ft, ogt,
              coef, lmax, net, ped_tmp, cb, acc_f, acc_i, nints_total, r_slope, r_vp, r_vr, r_err,
              r_dq, i_slope, i_vp, i_vr, i_err, i_ped, i_dq, mr_out):
@@ -255,21 +279,7 @@ def _ols_row(r, o, g0, ng, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, fl
                 erri = 0.0
                 nseg = 0
                 if smp[i]:
-                    dat = y[base + ng - 1] - y[base]
-                    den = rn * rn + dat * gain
-                    snr = 0.0
-                    if not (den <= 0.0 or gain == 0.0):  # as for the segments below
-                        snr = dat * gain / math.sqrt(den)
-                        snr = 0.0 if snr < 0.0 else snr
-                    ip = _power_index(snr) if weighted else 0
-                    if ng <= lmax:
-                        acc = 0.0
-                        for g in range(ng):
-                            v = y[base + g]
-                            if not math.isnan(v):
-                                acc += coef[ip, ng, g] * v
-                    else:
-                        acc = _slope_direct(y, base, ng, OPTIMAL_POWERS[ip])
+                    acc = _weighted_sum(y, base, ng, rn, gain, weighted, coef, lmax)
                     if not have_c:
                         c_vr = _rnoise_var(rn, gain, gt, ng)
                         pden = gt * gain * (ng - 1.0)
@@ -351,21 +361,7 @@ def _ols_row(r, o, g0, ng, data, gdq, pdq, gain2d, rn2d, dark2d, zf, mrate2d, fl
                             pden = gt * gain
                             vr = _rnoise_var(rn, gain, gt, 2)
                         else:
-                            dat = y[off + length - 1] - y[off]
-                            den = rn * rn + dat * gain
-                            snr = 0.0
-                            if not (den <= 0.0 or gain == 0.0):  # NaN goes here, as stcal
-                                snr = dat * gain / math.sqrt(den)
-                                snr = 0.0 if snr < 0.0 else snr
-                            ip = _power_index(snr) if weighted else 0
-                            if length <= lmax:
-                                acc = 0.0
-                                for g in range(length):
-                                    v = y[off + g]
-                                    if not math.isnan(v):
-                                        acc += coef[ip, length, g] * v
-                            else:
-                                acc = _slope_direct(y, off, length, OPTIMAL_POWERS[ip])
+                            acc = _weighted_sum(y, off, length, rn, gain, weighted, coef, lmax)
                             sl = acc / gt
                             pden = gt * gain * (length - 1.0)
                             vr = _rnoise_var(rn, gain, gt, length)
