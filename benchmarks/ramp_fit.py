@@ -149,6 +149,8 @@ def main() -> int:
               f"{pg / ours['seconds'] / 1e9:.2f} Gpixel-groups/s, peak RSS "
               f"{ours['peak_rss_mb']:.0f} MB ({ours['rss_over_inputs_mb']:.0f} MB beyond the "
               f"inputs), numba warm-up/compile {ours['warmup_s']:.1f} s")
+        print(f"  webbcal CPU time {ours['cpu_seconds']:.3f} s (all threads); load average "
+              f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
         if have_stcal:
             theirs = run(case, "stcal", 1)
             if theirs is not None:

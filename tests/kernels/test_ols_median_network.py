@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from webbcal.kernels import _ols_kernel, _ols_numba, pagemem
+from webbcal.kernels import _ols_general, _ols_kernel, _ols_numba, _ols_series, pagemem
 from webbcal.kernels._ols_numba import median_network
 from webbcal.kernels.ramp_fit import ols_median_rate_sum
 
@@ -24,11 +24,17 @@ def _apply(net: np.ndarray, values: np.ndarray) -> np.ndarray:
     return w
 
 
-def test_ols_kernel_names_the_current_ols_numba():
-    # numba caches _ols_kernel's kernels by that file's text only (see OLS_NUMBA_SHA256)
-    text = Path(_ols_numba.__file__).read_bytes()
-    assert hashlib.sha256(text).hexdigest()[:16] == _ols_kernel.OLS_NUMBA_SHA256, (
-        "_ols_numba.py changed: update OLS_NUMBA_SHA256 in _ols_kernel.py"
+@pytest.mark.parametrize(("holder", "module", "name"), [
+    (_ols_kernel, _ols_numba, "OLS_NUMBA_SHA256"),
+    (_ols_kernel, _ols_general, "OLS_GENERAL_SHA256"),
+    (_ols_kernel, _ols_series, "OLS_SERIES_SHA256"),
+    (_ols_general, _ols_numba, "OLS_NUMBA_SHA256"),
+])
+def test_ols_modules_name_the_current_helper_modules(holder, module, name):
+    # numba caches a module's functions by that file's text only (see OLS_NUMBA_SHA256)
+    text = Path(module.__file__).read_bytes()
+    assert hashlib.sha256(text).hexdigest()[:16] == getattr(holder, name), (
+        f"{Path(module.__file__).name} changed: update {name} in {Path(holder.__file__).name}"
     )
 
 

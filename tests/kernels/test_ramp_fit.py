@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from webbcal.kernels import ramp_fit as ramp_fit_module
 from webbcal.kernels.ramp_fit import (
     OlsAccumulator,
     RampFitResult,
@@ -375,6 +376,35 @@ def test_rows_into_larger_outputs_and_no_rateints():
                                           getattr(getattr(sub, product), name))
     with pytest.raises(ValueError, match="groups"):
         fit_ramps_ols(*args, groups=(4, 4), **c["kw"])
+
+
+@pytest.mark.parametrize("variant", ["default", "zeroframe", "pedestal_unweighted", "no_ints"])
+def test_series_path_equals_block_path(monkeypatch, variant):
+    # many integrations are fitted integration-major (_ols_series): the same bits as the
+    # block path, for clean pixels and for those of the general path alike
+    c = make_case(21, nints=9, ngroups=6, ny=5, nx=37, pflag=0.004)
+    rng = np.random.default_rng(21)
+    c["gdq"][:, :, rng.random((5, 37)) < 0.5] = 0
+    c["data"][rng.random(c["data"].shape) < 0.002] = np.nan
+    args = (c["data"], c["gdq"], c["pdq"], c["gain"], c["rn"])
+    kw = {
+        "default": {},
+        "zeroframe": {"zeroframe": c["zf"], "suppress_one_group": False},
+        "pedestal_unweighted": {"save_pedestal": True, "weighting": "unweighted"},
+        "no_ints": {"rateints": False},
+    }[variant]
+    series = fit_ramps_ols(*args, **c["kw"], **kw)
+    monkeypatch.setattr(ramp_fit_module, "_SERIES_MIN_INTS", 10**9)
+    block = fit_ramps_ols(*args, **c["kw"], **kw)
+    for product in ("rate", "rateints"):
+        if getattr(block, product) is None:
+            continue
+        for name in FIELDS:
+            a, b = getattr(getattr(series, product), name), getattr(getattr(block, product), name)
+            np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32), err_msg=name)
+    if block.pedestal is not None:
+        np.testing.assert_array_equal(series.pedestal.view(np.uint32),
+                                      block.pedestal.view(np.uint32))
 
 
 def test_bad_arguments():

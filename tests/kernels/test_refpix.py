@@ -302,7 +302,8 @@ def test_one_output_window_matches_slow_version(detector):
 
 
 def test_clipped_mean_is_numpy_bit_for_bit():
-    from webbcal.kernels.refpix import _clipped_mean, _pairwise_sum
+    from webbcal.kernels._refpix_common import clipped_mean as _clipped_mean
+    from webbcal.kernels._refpix_common import pairwise_sum as _pairwise_sum
 
     rng = np.random.default_rng(7)
     for n in (1, 2, 7, 8, 9, 127, 128, 129, 300, 1024, 5000):
@@ -318,3 +319,46 @@ def test_clipped_mean_is_numpy_bit_for_bit():
         assert value == clip_mean(v64, np.zeros(n, np.uint32))
     assert not _clipped_mean(np.zeros(4), 0, True, np.empty(4))[2]
     assert np.isnan(_clipped_mean(np.array([1.0, np.inf, 2.0]), 3, True, np.empty(3))[0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("detector", "shape", "noutputs", "start"),
+    [("NRCA1", (64, 2048), 4, (1, 1)), ("NRCB1", (64, 2048), 4, (1, 1)),
+     ("NRS1", (2048, 64), 4, (1, 1)), ("NIS", (40, 36), 1, (2009, 2013)),
+     ("NRCA1", (40, 36), 1, (2009, 2013))],
+)  # fmt: skip
+def test_plan_from_strips_applied_by_bands_equals_whole(detector, shape, noutputs, start):
+    """Measured once from the reference strips' values, applied band by band: the same."""
+    from webbcal.kernels import refpix_nir
+
+    rng = np.random.default_rng(8)
+    data = rng.normal(1000, 5, (3, 2, *shape)).astype(np.float32)
+    data[..., : shape[1] // 2] += 4.0
+    pdq = np.zeros(shape, np.uint32)
+    pdq[:4, :] |= REF
+    pdq[-4:, :] |= REF
+    pdq[:, :4] |= REF
+    pdq[:, -4:] |= REF
+    pdq[1, 10:14] |= DNU
+    zf = rng.normal(900, 5, (3, *shape)).astype(np.float32)
+    zf[0, 10:12, 5:9] = 0.0
+    where = dict(detector=detector, ystart=start[0], xstart=start[1], noutputs=noutputs)
+    whole, whole_zf = data.copy(), zf.copy()
+    correct_refpix_nir(whole, pdq, zeroframe=whole_zf, **where)
+
+    positions = refpix_nir.strip_positions(shape, detector=detector, xstart=start[1],
+                                           ystart=start[0])  # fmt: skip
+    positions |= (pdq & REF) != 0
+    plans = [refpix_nir.measure(refpix_nir.gather(cube, positions), positions, pdq,
+                                start_wide=is_zf, keep_zeros=is_zf, **where)
+             for cube, is_zf in ((data, False), (zf[:, None], True))]  # fmt: skip
+    for y0 in range(0, shape[0], 13):
+        y1 = min(shape[0], y0 + 13)
+        band, band_zf = data[:, :, y0:y1].copy(), zf[:, None, y0:y1].copy()
+        refpix_nir.apply(plans[0], band, y0)
+        refpix_nir.apply(plans[1], band_zf, y0)
+        np.testing.assert_array_equal(band, whole[:, :, y0:y1])
+        np.testing.assert_array_equal(band_zf[:, 0], whole_zf[:, y0:y1])
+    with pytest.raises(ParameterError):
+        refpix_nir.apply(plans[0], data[:, :, :5], shape[0] - 2)

@@ -6,8 +6,8 @@ is not applied to MIRI subarrays, so the simulation has no per-frame amplifier o
 embedded MIRI DARK both hold the reset anomaly, so running both would subtract it twice.
 
 NIRCam TSO: NRC_TSIMAGE, 30 integrations of 5 groups. The default TSO configuration skips
-ipc and persistence; processing in integration chunks and row bands (a tiny
-``max_ramp_memory``) gives exactly the products of whole-ramp processing.
+ipc and persistence; processing in row bands (a tiny ``max_ramp_memory``) gives exactly
+the products of whole-ramp processing.
 """
 
 from __future__ import annotations
@@ -71,8 +71,7 @@ def test_tso_defaults_and_pulls(tso):
     assert abs(faint.mean) < 0.05 and abs(faint.std - 1.0) < 0.05, faint
 
 
-# 0.004 GB: chunks of 1 integration, bands of 8 rows (fitted without their halo rows);
-# 0.0175 GB: chunks of 7 integrations (the last one of 2), bands of 39 rows (with halo)
+# 0.004 GB: bands of 8 rows (fitted without their halo rows); 0.0175 GB: three bands of 54
 @pytest.mark.parametrize("max_ramp_memory", [0.004, 0.0175])
 def test_tso_streamed_equals_whole(tso, max_ramp_memory):
     uncal = str(tso.files["uncal"])

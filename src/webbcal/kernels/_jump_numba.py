@@ -21,6 +21,7 @@ from webbcal.kernels._jump_sigclip import (
     count_triggers,
     pixel_triggers,
     plain_median,
+    sigclip_buffers,
     sigclip_pixel,
     sigclip_row,
     sigma,
@@ -318,15 +319,23 @@ def _primary(
     track,
     free,
     trig_med,
+    nthreads,
 ):
-    """Primary detection, parallel over rows (the work is in :func:`_primary_row`)."""
+    """Primary detection, parallel over rows (the work is in :func:`_primary_row`).
+
+    Sigma clipping across integrations (:func:`sigclip_row`) runs ``nthreads`` tasks,
+    each with one set of buffers for every ``nthreads``-th row.
+    """
+    nints, ng, ny, nx = data.shape
     by_block = mode == SIGMA_CLIP and only_use_ints and track
-    for y in prange(data.shape[2]):
-        if by_block:
+    nth = max(1, min(nthreads, ny)) if by_block else 0
+    for t in prange(nth):
+        bufs = sigclip_buffers(nints, ng, nx)
+        for y in range(t, ny, nth):
             sigclip_row(y, data, gdq, gain, rn, rnd, thr4, maxiters, do_nbr, min_nb, max_nb,
-                         dnu, sat, jump, has_jump, has_trig, row_crs, row_trig, free,
-                        trig_med)  # fmt: skip
-            continue
+                        dnu, sat, jump, has_jump, has_trig, row_crs, row_trig, free, trig_med,
+                        bufs)  # fmt: skip
+    for y in prange(0 if by_block else ny):
         _primary_row(y, data, gdq, gain, rn, rnd, mode, thr4, thr3, thr2, maxiters,
                      only_use_ints, do_nbr, min_nb, max_nb, dnu, sat, jump, has_jump,
                      has_trig, row_crs, row_trig, track, free)  # fmt: skip

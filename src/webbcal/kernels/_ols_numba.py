@@ -47,7 +47,7 @@ ACC_I_NDNU, ACC_I_NSAT, ACC_I_DQ, ACC_I_BITS = 0, 1, 2, 3
 _BIT_SET_SAT, _BIT_CHARGELOSS = 1, 2
 
 # Note for maintainers: the general per-pixel path lives in one function
-# (``_ols_kernel._ols_row``) on purpose. Every call that passes an array costs numba two
+# (``_ols_general._general_pixels``) on purpose. Every call that passes an array costs numba two
 # atomic reference-count updates, and with several helpers per pixel that dominated the
 # run time; helpers on the hot path therefore take scalars only, and array helpers are
 # called per block of columns or for rare cases.

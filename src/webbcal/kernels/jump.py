@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from webbcal.errors import ParameterError
@@ -375,6 +376,7 @@ def _two_point(
         track,
         free,
         trig_med,
+        numba.get_num_threads(),
     )
     n_reset = 0
     if track:

@@ -72,13 +72,21 @@ def _linearize_row(row, fl, crow, r, sat):
             row[x] = v if fl[x] & sat else r[x] + c0[x]
 
 
+#: Rows whose coefficients are prepared at a time; the groups are then corrected plane by
+#: plane over those rows (long reads, where a row at a time of every plane would jump
+#: between thousands of planes in a time series).
+_ROWS = 64
+
+
 @njit(cache=True, parallel=True, nogil=True)
-def _apply(data, gdq, pixeldq, c, lin_dq, has_dq, zf, has_zf, sat, nlc, zero, one):
-    nints, ngroups, ny, nx = data.shape
-    nc = c.shape[0]
-    for y in prange(ny):
-        # the row's coefficients, the identity polynomial (0, 1, 0, ...) where unusable
-        crow = np.empty((nc, nx), data.dtype)
+def _prepare_rows(y0, crow, pixeldq, c, lin_dq, has_dq, nlc, zero, one):
+    """Coefficients of rows ``y0:y0 + len(crow)`` and their PIXELDQ.
+
+    Unusable coefficients become the identity polynomial.
+    """
+    nc, _, nx = c.shape
+    for k in prange(crow.shape[0]):
+        y = y0 + k
         benign = np.empty(nx, np.bool_)
         bad = np.empty(nx, np.bool_)
         flags = np.empty(nx, pixeldq.dtype)
@@ -100,16 +108,33 @@ def _apply(data, gdq, pixeldq, c, lin_dq, has_dq, zf, has_zf, sat, nlc, zero, on
             cj = c[j, y]
             ident = one if j == 1 else zero
             for x in range(nx):
-                crow[j, x] = ident if benign[x] else cj[x]
+                crow[k, j, x] = ident if benign[x] else cj[x]
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _correct_rows(data, gdq, y0, crow, zf, has_zf, sat):
+    """Rows ``y0:y0 + len(crow)`` of every plane (and of the ZEROFRAME), plane by plane."""
+    nints, ngroups, _, nx = data.shape
+    for p in prange(nints * ngroups):
+        i, g = p // ngroups, p % ngroups
         r = np.empty(nx, data.dtype)
-        for i in range(nints):
-            for g in range(ngroups):
-                _linearize_row(data[i, g, y], gdq[i, g, y], crow, r, sat)
-            if has_zf:
-                for x in range(nx):
-                    f = zf[i, y, x]
-                    if f != 0.0:
-                        zf[i, y, x] = _horner(crow, x, f)
+        for k in range(crow.shape[0]):
+            _linearize_row(data[i, g, y0 + k], gdq[i, g, y0 + k], crow[k], r, sat)
+    for i in prange(nints if has_zf else 0):
+        for k in range(crow.shape[0]):
+            for x in range(nx):
+                f = zf[i, y0 + k, x]
+                if f != 0.0:
+                    zf[i, y0 + k, x] = _horner(crow[k], x, f)
+
+
+def _apply(data, gdq, pixeldq, c, lin_dq, has_dq, zf, has_zf, sat, nlc, zero, one):
+    ny, nx = data.shape[2:]
+    crow = np.empty((min(_ROWS, ny), c.shape[0], nx), data.dtype)
+    for y0 in range(0, ny, _ROWS):
+        rows = crow[: min(_ROWS, ny - y0)]
+        _prepare_rows(y0, rows, pixeldq, c, lin_dq, has_dq, nlc, zero, one)
+        _correct_rows(data, gdq, y0, rows, zf, has_zf, sat)
 
 
 def correct_linearity(

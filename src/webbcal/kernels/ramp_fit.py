@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from webbcal.kernels import _ols_kernel as _kern
@@ -47,6 +48,9 @@ __all__ = [
 
 _TABLE_MAX_LENGTH = 128  # longer segments are fitted from sums instead of the table
 _BLOCK_ELEMENTS = 16384  # per-thread block buffer (groups x columns): stays in L2
+_SERIES_MIN_INTS = 4  # from this many integrations on, fit rows integration-major ...
+_SERIES_COLUMNS = 512  # ... this many columns at a time (at most; and at most
+_SERIES_BUFFER = 1 << 24  # this many groups x columns in a thread's general-path buffer)
 
 
 @dataclass(frozen=True)
@@ -374,16 +378,21 @@ def fit_ramps_ols(
         r = rate
     i_arr = ints if ints is not None else RateArrays.empty((1, 1, 1))
     want_ped = ped is not None
+    # integration-major for time series: their block path reads thousands of image planes
+    # per block (the median rates come from the ramps themselves, not from median_rate)
+    series = nints >= _SERIES_MIN_INTS and 3 <= ngroups <= 65 and not use_mrate
     flags = np.array([use_zf, use_mrate, sup1g, clear_first_group_jump, chargeloss,
-                      weighting == "optimal", want_ped, acc_mode, False, ints is not None],
-                     dtype=np.bool_)  # fmt: skip
+                      weighting == "optimal", want_ped, acc_mode, False, ints is not None,
+                      series], dtype=np.bool_)  # fmt: skip
+    cb = min(nx, _SERIES_COLUMNS, max(16, _SERIES_BUFFER // (nints * ngroups))) if series \
+        else _block(nints, ngroups, nx)
     _kern.ols_kernel(
         data, groupdq, pdq, gain32, rn_e, dark, zf, mrate, flags, gt, ft, ogt, coef, lmax, net,
-        ped_tmp, _block(nints, ngroups, nx), acc_f, acc_i, nints,
+        ped_tmp, cb, acc_f, acc_i, nints,
         r.data, r.var_poisson, r.var_rnoise, r.err, r.dq,
         i_arr.data, i_arr.var_poisson, i_arr.var_rnoise, i_arr.err,
         ped if want_ped else np.zeros((1, 1, 1), np.float32), i_arr.dq, np.zeros((1, 1)),
-        r0, r1, out_row - r0, g0, ngroups,
+        r0, r1, out_row - r0, g0, ngroups, numba.get_num_threads(),
     )
     if acc_mode:
         accumulator.nints += nints
@@ -419,7 +428,7 @@ def ols_median_rate_sum(
         out = np.zeros((ny, nx))
     ft = float(np.float32(frame_time))
     flags = np.array([use_zf, False, sup1g, clear_first_group_jump, False, False, False, False,
-                      True, False], dtype=np.bool_)
+                      True, False, False], dtype=np.bool_)
     one = np.zeros((1, 1), np.float32)
     f3 = np.zeros((1, 1, 1), np.float32)
     u3 = np.zeros((1, 1, 1), np.uint32)
@@ -429,6 +438,6 @@ def ols_median_rate_sum(
         np.zeros((1, 1, 1)), 0, _k.median_network(ngroups - 1), 0.0,
         _block(nints, ngroups, nx), np.zeros((4, 1, 1)),
         np.zeros((4, 1, 1), np.int64), nints, one, one, one, one, np.zeros((1, 1), np.uint32),
-        f3, f3, f3, f3, f3, u3, out, 0, ny, 0, 0, ngroups,
+        f3, f3, f3, f3, f3, u3, out, 0, ny, 0, 0, ngroups, numba.get_num_threads(),
     )
     return out

@@ -24,18 +24,20 @@ GROUPDQ, and the 4-D ramp is released as soon as ramp_fit has made the rates (un
 ``save_calibrated_ramp`` keeps it for saving).
 
 Long exposures (near-IR, several integrations, a float32 ramp plus GROUPDQ larger than
-``max_ramp_memory`` GB) are processed in two passes (:mod:`webbcal.steps._stream`):
-integration chunks through the steps before ``jump``, spilled to disk, then row bands of
-all integrations through ``jump`` and ``ramp_fit``; each reference array is read once for
-all chunks and bands (:func:`webbcal.steps._common.cached_references`). Every step sees
-the same data it would see unchunked (pixels and integrations are independent where it
-matters), so the products are the same, with three exceptions: jump's choice of method
-counts groups that are DO_NOT_USE in a whole (integration, group) plane of a band rather
-than of the frame; PRIMECRS counts the jumps of the halo rows twice; and refpix on a
-4-output window does the first plane of every chunk in float32, as the official code does
-for the first plane of a file (a difference in the last bit at most). Not streamed
-(the whole ramp is held): MIRI, ``save_calibrated_ramp``, a persistence step that runs
-(its traps carry from integration to integration), and snowball/shower flagging.
+``max_ramp_memory`` GB) are processed in row bands of all integrations, read straight from
+the uncal file (:mod:`webbcal.steps._stream`): every step from dq_init to ramp_fit runs
+on one band after the other, and ramp_fit writes the band's rows into the exposure's
+products, so that memory holds one band and the products. The bands carry halo rows
+(jump's neighbour flags, grown saturation, ipc) that are corrected but not fitted. The
+reference-pixel correction is measured first from the exposure's reference strips
+(which go through the steps before refpix on their own) and applied to every band
+(:func:`webbcal.steps.refpix.measured_corrections`); each reference array is read once
+for all bands (:func:`webbcal.steps._common.cached_references`). The products are those
+of whole-ramp processing, with two exceptions: jump's choice of method counts groups
+that are DO_NOT_USE in a whole (integration, group) plane of a band rather than of the
+frame, and PRIMECRS counts the jumps of the halo rows twice. Not streamed (the whole
+ramp is held): MIRI, ``save_calibrated_ramp``, a persistence step that runs (its traps
+carry from integration to integration), and snowball/shower flagging.
 """
 
 from __future__ import annotations
@@ -52,13 +54,7 @@ from webbcal.datamodels import CubeModel, ImageModel, RampModel
 from webbcal.errors import InputError
 from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.steps._common import cached_references, instrument_of, is_guider, is_tso
-from webbcal.steps._stream import (
-    ChunkBuffers,
-    Spill,
-    band_model,
-    chunk_model,
-    row_bands,
-)
+from webbcal.steps._stream import BandBuffers, row_bands, window_models
 from webbcal.steps.dark_current import DarkCurrentStep
 from webbcal.steps.dq_init import DQInitStep
 from webbcal.steps.firstframe import FirstFrameStep
@@ -70,7 +66,12 @@ from webbcal.steps.lastframe import LastFrameStep
 from webbcal.steps.linearity import LinearityStep
 from webbcal.steps.persistence import PersistenceStep
 from webbcal.steps.ramp_fit import RampFitStep, outputs_into
-from webbcal.steps.refpix import RefPixStep
+from webbcal.steps.refpix import (
+    MeasuredRefpix,
+    ReferenceStrips,
+    RefPixStep,
+    measured_corrections,
+)
 from webbcal.steps.reset import ResetStep
 from webbcal.steps.rscd import RscdStep
 from webbcal.steps.saturation import SaturationStep
@@ -119,7 +120,7 @@ class Detector1Params:
 
     save_calibrated_ramp: bool = param(False, "Save the ramp after jump as _ramp")
     max_ramp_memory: float = param(
-        0.5, "GB above which a near-IR ramp is processed in chunks via disk (0: never)"
+        0.5, "GB above which a near-IR ramp is processed in row bands (0: never)"
     )
 
 
@@ -177,9 +178,9 @@ class Detector1Pipeline(Pipeline):
                 path=model.meta.filename,
             )
         order = MIRI_STEPS if instrument_of(model) == "MIRI" else NIR_STEPS
-        plan = self._stream_plan(model, params)
-        if plan is not None:
-            return self._process_streamed(model, order, *plan)
+        band = self._stream_plan(model, params)
+        if band is not None:
+            return self._process_streamed(model, order, band)
         ramp = model
         for name in order:
             ramp = self._correct(name, ramp)
@@ -210,8 +211,8 @@ class Detector1Pipeline(Pipeline):
 
     # ------------------------------------------------------------------ streaming
 
-    def _stream_plan(self, model: Any, params: Detector1Params) -> tuple[int, int] | None:
-        """``(integrations per chunk, rows per band)`` when streaming, else None."""
+    def _stream_plan(self, model: Any, params: Detector1Params) -> int | None:
+        """Rows per band when streaming, else None."""
         shape = model.shape
         if params.max_ramp_memory <= 0 or shape is None or len(shape) != 4 or shape[0] < 2:
             return None
@@ -233,107 +234,121 @@ class Detector1Pipeline(Pipeline):
         if why is not None:
             log.info("%s: %.2f GB ramp processed whole: %s", self.name, ramp_bytes / 2**30, why)
             return None
-        target = min(_PART_BYTES, max(2**20, params.max_ramp_memory * 2**30 / 4))
-        chunk = max(1, target // (5 * ngroups * ny * nx))
-        band = max(8, target // (5 * nints * ngroups * nx))
-        log.info("%s: %.2f GB ramp: %d integrations per chunk, %d rows per band", self.name,
-                 ramp_bytes / 2**30, chunk, band)  # fmt: skip
-        return max(1, int(chunk)), max(8, int(band))
+        target = min(_PART_BYTES, max(2**20, params.max_ramp_memory * 2**30 / 2))
+        band = max(_MIN_BAND, int(target // (5 * nints * ngroups * nx)))
+        band = -(-ny // -(-ny // band))  # as many bands, of equal height
+        log.info("%s: %.2f GB ramp processed in bands of %d rows", self.name,
+                 ramp_bytes / 2**30, band)  # fmt: skip
+        return band
 
-    def _process_streamed(
-        self, model: Any, order: tuple[str, ...], chunk: int, band: int
-    ) -> Detector1Result:
-        """Integration chunks up to jump (spilled to disk), then row bands to ramp_fit."""
+    def _halo(self) -> int:
+        """Rows on each side of a band that its own rows depend on.
+
+        jump flags the neighbours of a jump (1 row), and needs that row's saturation
+        flags, grown from ``n_pix_grow_sat`` rows further, and its IPC correction, which
+        reads up to 2 rows further (a 5x5 kernel).
+        """
+        steps = self.config.steps
+        grow = int(steps["saturation"].params.n_pix_grow_sat)
+        ipc = 0 if steps["ipc"].common.skip else 2
+        return 1 + max(grow, ipc)
+
+    def _process_streamed(self, model: Any, order: tuple[str, ...], band: int) -> Detector1Result:
+        """Row bands of all integrations through every step (see the module notes)."""
         nints, ngroups, ny, nx = model.shape
-        spill = Spill((nints, ngroups, ny, nx), self.config.common.output_dir)
-        bands = row_bands(ny, band)
-        rows = max(min(ny, y1 + 1) - max(0, y0 - 1) for y0, y1 in bands)
-        # one set of buffers for the chunks, then the bands (with their halo rows): the
-        # second pass reuses memory the first has already touched
-        buffers = ChunkBuffers(ngroups * nx * max(min(chunk, nints) * ny, nints * rows))
-        try:
-            with cached_references(model):
-                last, extras, pixeldq = self._stream_corrections(model, order, spill, chunk,
-                                                                 buffers)  # fmt: skip
-                rate, rateints = self._stream_fits(last, spill, extras, pixeldq, bands,
-                                                   buffers)  # fmt: skip
-        finally:
-            spill.close()
+        halo = self._halo()
+        bands = [(y0, y1, max(0, y0 - halo), min(ny, y1 + halo)) for y0, y1 in row_bands(ny, band)]
+        buffers = BandBuffers(nints * ngroups * nx * max(h1 - h0 for _, _, h0, h1 in bands))
+        rate_arrays = _empty_rates((ny, nx))
+        ints_arrays = _empty_rates((nints, ny, nx))
+        rate_meta = ints_meta = None
+        crs = []
+        with cached_references(model):
+            measured = self._measure_refpix(model, order)
+            with measured_corrections(measured):
+                for y0, y1, h0, h1 in bands:
+                    (part,) = window_models(model, (h0, h1), [(0, nx)], buffers)
+                    for name in order:
+                        part = self._correct(name, part)
+                    exp = part.meta.exposure
+                    crs.append((exp.primary_cosmic_rays, exp.extended_emission_events, h1 - h0))
+                    # pixels are independent in ramp_fit: the band's own rows (not the
+                    # halo) are fitted straight into their rows of the exposure's products
+                    with outputs_into(rate_arrays, ints_arrays, (y0 - h0, y1 - h0), y0):
+                        fit = self.run_step("ramp_fit", part)
+                    del part
+                    rate_meta = fit.rate
+                    if fit.rateints is not None:
+                        ints_meta = fit.rateints
+        rate = _assemble(ImageModel, rate_arrays, rate_meta, model)
+        rateints = None
+        if ints_meta is not None:
+            rateints = _assemble(CubeModel, ints_arrays, ints_meta, model)
+            if model.has("int_times"):
+                rateints.int_times = model.int_times
+        for out in (rate, rateints):
+            if out is not None:
+                _combine_cr_rates(out, crs)
         rate = self.run_step("gain_scale", rate)
         if rateints is not None:
             rateints = self.run_step("gain_scale", rateints)
         return Detector1Result(rate=rate, rateints=rateints)
 
-    def _stream_corrections(
-        self, model: Any, order: tuple[str, ...], spill: Spill, chunk: int,
-        buffers: ChunkBuffers,
-    ) -> tuple[RampModel, dict[str, np.ndarray], np.ndarray]:  # fmt: skip
-        nints = model.shape[0]
-        pixeldq = np.zeros(model.shape[-2:], np.uint32)
-        extras: dict[str, np.ndarray] = {}
-        last = None
-        for first in range(0, nints, chunk):
-            stop = min(nints, first + chunk)
-            part = chunk_model(model, first, stop, buffers)
-            for name in order[:-1]:
-                part = self._correct(name, part)
-            spill.write(first, part.data, part.groupdq)
-            np.bitwise_or(pixeldq, part.pixeldq, out=pixeldq)
-            if part.meta.exposure.zero_frame and part.has("zeroframe"):
-                zf = extras.setdefault("zeroframe", np.zeros((nints, *pixeldq.shape), np.float32))
-                zf[first:stop] = part.zeroframe
-            if part.has("average_dark_current"):
-                extras["average_dark_current"] = np.asarray(part.average_dark_current)
-            part.data = np.zeros((1, 1, 1, 1), np.float32)  # release the chunk's arrays
-            part.groupdq = np.zeros((1, 1, 1, 1), np.uint8)
-            last = part
-        return last, extras, pixeldq
+    def _measure_refpix(self, model: Any, order: tuple[str, ...]) -> MeasuredRefpix | None:
+        """The exposure's near-IR reference-pixel correction, measured from its strips.
 
-    def _stream_fits(
-        self,
-        meta_source: RampModel,
-        spill: Spill,
-        extras: dict[str, np.ndarray],
-        pixeldq: np.ndarray,
-        bands: list[tuple[int, int]],
-        buffers: ChunkBuffers,
-    ) -> tuple[Any, Any]:
-        nints, _, ny, nx = spill.shape
-        rate_arrays = _empty_rates((ny, nx))
-        ints_arrays = _empty_rates((nints, ny, nx))
-        rate_meta = ints_meta = None
-        crs = []
-        for y0, y1 in bands:
-            h0, h1 = max(0, y0 - 1), min(ny, y1 + 1)
-            data, gdq = spill.read_band(h0, h1, (buffers.data, buffers.groupdq))
-            halo = band_model(meta_source, data, gdq, pixeldq[h0:h1].copy(), h0,
-                              _rows(extras, h0, h1))  # fmt: skip
-            halo = self.run_step("jump", halo)
-            crs.append((halo.meta.exposure.primary_cosmic_rays,
-                        halo.meta.exposure.extended_emission_events, h1 - h0))  # fmt: skip
-            # pixels are independent in ramp_fit: the band's own rows (not the halo) are
-            # fitted straight into their rows of the exposure's products
-            with outputs_into(rate_arrays, ints_arrays, (y0 - h0, y1 - h0), y0):
-                fit = self.run_step("ramp_fit", halo)
-            del halo, data, gdq
-            rate_meta = fit.rate
-            if fit.rateints is not None:
-                ints_meta = fit.rateints
-        rate = _assemble(ImageModel, rate_arrays, rate_meta, meta_source)
-        rateints = None
-        if ints_meta is not None:
-            rateints = _assemble(CubeModel, ints_arrays, ints_meta, meta_source)
-            if meta_source.has("int_times"):
-                rateints.int_times = meta_source.int_times
-        for out in (rate, rateints):
-            if out is not None:
-                _combine_cr_rates(out, crs)
-        return rate, rateints
+        The strips (reference rows, and reference columns over all rows) go through the
+        steps before refpix on their own: those treat pixels independently, except ipc,
+        which leaves reference pixels alone and is left out here. None when refpix is
+        skipped or finds no usable reference pixel (it is then skipped in every band).
+        """
+        config = self.config.steps["refpix"]
+        if config.common.skip or "refpix" not in order:
+            return None
+        nints, ngroups, ny, nx = model.shape
+        before = [name for name in order[: order.index("refpix")] if name != "ipc"]
+        probe = self.run_step("dq_init", _one_plane(model))
+        refpix = self.step_defs["refpix"](name="refpix", resolver=self.resolver)
+        if not probe.has("pixeldq") or refpix.skip_reason(probe, config.params) is not None:
+            return None  # skipped for the exposure: the bands find the same reason
+        strips = ReferenceStrips.of(model, np.asarray(probe.pixeldq))
+        parts = [window_models(model, rows, [(0, nx)]) for rows in strips.rows]
+        if strips.cols:
+            parts.append(window_models(model, (0, ny), strips.cols))
+        windows = [(rows, (0, nx)) for rows in strips.rows] + [((0, ny), c) for c in strips.cols]
+        done = []
+        for models in parts:
+            for part in models:
+                for name in before:
+                    part = self._correct(name, part)
+                done.append(part)
+        pixeldq = np.zeros((ny, nx), np.uint32)
+        for ((y0, y1), (x0, x1)), part in zip(windows, done, strict=True):
+            pixeldq[y0:y1, x0:x1] = part.pixeldq
+        values = strips.values([(*w, p.data) for w, p in zip(windows, done, strict=True)],
+                               (nints, ngroups))  # fmt: skip
+        zeroframe = None
+        if model.meta.exposure.zero_frame and all(p.has("zeroframe") for p in done):
+            zeroframe = strips.values(
+                [(*w, np.asarray(p.zeroframe)[:, np.newaxis]) for w, p in zip(windows, done,
+                                                                              strict=True)],
+                (nints, 1),
+            )  # fmt: skip
+        return MeasuredRefpix.measure(model, config.params, strips, pixeldq, values, zeroframe)
+
+
+def _one_plane(model: Any) -> Any:
+    """A stand-in of ``model`` with one zero (integration, group) plane."""
+    stand_in = RampModel(data=np.zeros((1, 1, *model.shape[-2:]), np.float32))
+    stand_in.meta.update(model.meta.to_dict())
+    return stand_in
 
 
 _RATE_ARRAYS = ("data", "dq", "err", "var_poisson", "var_rnoise")
-#: Largest integration chunk / row band of a streamed exposure (float32 + GROUPDQ bytes).
-_PART_BYTES = 128 * 2**20
+#: Largest row band of a streamed exposure (float32 + GROUPDQ bytes), and fewest rows:
+#: bands carry halo rows, processed twice, so they should not be thin.
+_PART_BYTES = 256 * 2**20
+_MIN_BAND = 8
 
 
 def _empty_rates(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -343,16 +358,12 @@ def _empty_rates(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
             for name in _RATE_ARRAYS}  # fmt: skip
 
 
-def _rows(extras: dict[str, np.ndarray], y0: int, y1: int) -> dict[str, np.ndarray]:
-    return {name: np.ascontiguousarray(a[..., y0:y1, :]) for name, a in extras.items()}
-
-
 def _assemble(cls: type, arrays: dict[str, np.ndarray], meta_model: Any, source: Any) -> Any:
     """A product with the full arrays and the metadata of a band's product."""
     out = cls(**arrays)
     out.meta.update(meta_model.meta.to_dict())
     sub, orig = out.meta.subarray, source.meta.subarray
-    sub.ystart, sub.ysize = orig.ystart, orig.ysize
+    sub.ystart, sub.ysize, sub.xstart, sub.xsize = orig.ystart, orig.ysize, orig.xstart, orig.xsize
     return out
 
 

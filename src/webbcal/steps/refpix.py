@@ -24,6 +24,8 @@ are SKIPPED and ``refpix_algorithm="sirs"`` is refused.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,12 +34,19 @@ import numpy as np
 from webbcal.core import Refs, Step, param, register
 from webbcal.datamodels import RampModel, dqflags
 from webbcal.errors import ParameterError
+from webbcal.kernels import refpix_nir
 from webbcal.kernels.refpix import correct_refpix_miri, correct_refpix_nir
 from webbcal.steps._common import instrument_of, to_ramp_model
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RefPixParams", "RefPixStep"]
+__all__ = [
+    "MeasuredRefpix",
+    "RefPixParams",
+    "RefPixStep",
+    "ReferenceStrips",
+    "measured_corrections",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +79,8 @@ class RefPixStep(Step):
 
     def skip_reason(self, model: Any, params: RefPixParams) -> str | None:
         """MIRI subarrays and NIRSpec IRS2 are SKIPPED."""
+        if _measured is not None:
+            return None  # the exposure's correction, measured from its reference strips
         inst = instrument_of(model)
         readpatt = str(model.meta.exposure.readpatt or "").upper()
         if inst == "MIRI" and str(model.meta.subarray.name or "FULL").upper() != "FULL":
@@ -92,6 +103,9 @@ class RefPixStep(Step):
             )
         ramp = to_ramp_model(model, self.name)
         flags = dqflags.pixel
+        if _measured is not None:
+            _measured.apply(ramp)
+            return ramp
         if instrument_of(ramp) == "MIRI":
             result = correct_refpix_miri(ramp.data, ramp.pixeldq,
                                          odd_even_rows=params.odd_even_rows,
@@ -113,6 +127,135 @@ class RefPixStep(Step):
             log.warning("%s: some amplifiers or groups had no usable reference pixels; their "
                         "correction was left out", self.name)  # fmt: skip
         return ramp
+
+
+@dataclass(frozen=True)
+class ReferenceStrips:
+    """Where the near-IR correction of an exposure reads its reference pixels.
+
+    Attributes
+    ----------
+    positions : ndarray of bool
+        The window pixels read (DMS frame): the detector's reference rows and columns
+        and every REFERENCE_PIXEL of the exposure's initial PIXELDQ.
+    rows : list of (int, int)
+        Runs of window rows read whole.
+    cols : list of (int, int)
+        Runs of window columns read over all rows (for the positions left).
+    """
+
+    positions: np.ndarray
+    rows: list[tuple[int, int]]
+    cols: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, model: Any, pixeldq: np.ndarray) -> ReferenceStrips:
+        """The strips of near-IR ``model``, given the PIXELDQ set by dq_init."""
+        sub = model.meta.subarray
+        dq = refpix_nir.effective_dq(pixeldq, sub.name, _REF)
+        where = refpix_nir.strip_positions(dq.shape, **_window_of(model))
+        where |= (dq & _REF) == _REF
+        full = where.all(axis=1)
+        return cls(where, _runs(full), _runs((where & ~full[:, None]).any(axis=0)))
+
+    def values(self, parts: list[tuple[tuple[int, int], tuple[int, int], np.ndarray]],
+               lead: tuple[int, ...]) -> np.ndarray:  # fmt: skip
+        """Values ``lead + (npos,)`` at the positions from ``(rows, cols, array)`` parts."""
+        npos = int(self.positions.sum())
+        index = np.full(self.positions.shape, -1, np.int64)
+        index[self.positions] = np.arange(npos)
+        out = np.empty((int(np.prod(lead)), npos), np.float32)
+        for (y0, y1), (x0, x1), array in parts:
+            inside = self.positions[y0:y1, x0:x1].reshape(-1)
+            flat = array.reshape(out.shape[0], -1)
+            taken = flat if inside.all() else np.take(flat, np.flatnonzero(inside), axis=1)
+            out[:, index[y0:y1, x0:x1].reshape(-1)[inside]] = taken
+        return out.reshape(*lead, npos)
+
+
+@dataclass(frozen=True)
+class MeasuredRefpix:
+    """The near-IR correction of a whole exposure, to apply to bands of its rows."""
+
+    data: refpix_nir.NirPlan
+    zeroframe: refpix_nir.NirPlan | None
+
+    @classmethod
+    def measure(
+        cls,
+        model: Any,
+        params: RefPixParams,
+        strips: ReferenceStrips,
+        pixeldq: np.ndarray,
+        values: np.ndarray,
+        zeroframe: np.ndarray | None,
+    ) -> MeasuredRefpix | None:
+        """Measure from the strips' values (None: no usable reference pixel).
+
+        ``pixeldq``: the window's PIXELDQ before refpix (only read at the positions);
+        ``values``: ``(nints, ngroups, npos)`` and ``zeroframe``: ``(nints, 1, npos)`` at
+        ``strips.positions`` after the steps before refpix.
+        """
+        flags = dqflags.pixel
+        kw = dict(
+            odd_even_columns=params.odd_even_columns,
+            use_side_ref_pixels=params.use_side_ref_pixels,
+            side_smoothing_length=params.side_smoothing_length, side_gain=params.side_gain,
+            do_not_use=flags["DO_NOT_USE"], reference_pixel=_REF,
+            noutputs=int(model.meta.exposure.noutputs or 4), **_window_of(model),
+        )  # fmt: skip
+        dq = refpix_nir.effective_dq(pixeldq, model.meta.subarray.name, _REF)
+        data = refpix_nir.measure(values, strips.positions, dq, **kw)
+        if data is None:
+            return None
+        zf = None
+        if zeroframe is not None:
+            zf = refpix_nir.measure(zeroframe, strips.positions, dq, start_wide=True,
+                                    keep_zeros=True, **kw)  # fmt: skip
+        if data.bad or (zf is not None and zf.bad):
+            log.warning("refpix: some amplifiers or groups had no usable reference pixels; "
+                        "their correction was left out")  # fmt: skip
+        return cls(data, zf)
+
+    def apply(self, ramp: RampModel) -> None:
+        """Correct a band of rows of the exposure in place (and its ZEROFRAME)."""
+        row0 = int(ramp.meta.subarray.ystart or 1) - 1 - self.data.window[0]
+        refpix_nir.apply(self.data, ramp.data, row0)
+        if self.zeroframe is not None and ramp.has("zeroframe"):
+            refpix_nir.apply(self.zeroframe, ramp.zeroframe[:, np.newaxis], row0)
+
+
+_REF = dqflags.pixel["REFERENCE_PIXEL"]
+_measured: MeasuredRefpix | None = None
+
+
+@contextmanager
+def measured_corrections(measured: MeasuredRefpix | None) -> Iterator[None]:
+    """Within the block, refpix applies ``measured`` (when not None) to its input.
+
+    For a caller that processes an exposure in row bands: the correction was measured
+    once from the exposure's reference strips (:class:`ReferenceStrips`), and each band,
+    with or without reference pixels of its own, gets its rows of it.
+    """
+    global _measured
+    previous, _measured = _measured, measured
+    try:
+        yield
+    finally:
+        _measured = previous
+
+
+def _window_of(model: Any) -> dict[str, Any]:
+    sub = model.meta.subarray
+    return {"detector": str(model.meta.instrument.detector).upper(),
+            "xstart": int(sub.xstart or 1), "ystart": int(sub.ystart or 1)}  # fmt: skip
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the runs of True in a 1-D mask."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(),
+                    strict=True))  # fmt: skip
 
 
 def _usable_reference_pixels(pixeldq: np.ndarray) -> np.ndarray:
