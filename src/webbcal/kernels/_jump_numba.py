@@ -293,7 +293,7 @@ def _primary_row(
     row_trig[y] = ntrig
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _primary(
     data,
     gdq,
@@ -324,18 +324,38 @@ def _primary(
     """Primary detection, parallel over rows (the work is in :func:`_primary_row`).
 
     Sigma clipping across integrations (:func:`sigclip_row`) runs ``nthreads`` tasks,
-    each with one set of buffers for every ``nthreads``-th row.
+    each with one set of buffers for every ``nthreads``-th row. (Two functions with one
+    parallel loop each: with both loops in one function the second ran on one thread.)
     """
+    if mode == SIGMA_CLIP and only_use_ints and track:
+        _primary_sigclip(data, gdq, gain, rn, rnd, thr4, maxiters, do_nbr, min_nb, max_nb,
+                         dnu, sat, jump, has_jump, has_trig, row_crs, row_trig, free,
+                         trig_med, nthreads)  # fmt: skip
+    else:
+        _primary_rows(data, gdq, gain, rn, rnd, mode, thr4, thr3, thr2, maxiters,
+                      only_use_ints, do_nbr, min_nb, max_nb, dnu, sat, jump, has_jump,
+                      has_trig, row_crs, row_trig, track, free)  # fmt: skip
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _primary_sigclip(data, gdq, gain, rn, rnd, thr4, maxiters, do_nbr, min_nb, max_nb, dnu,
+                     sat, jump, has_jump, has_trig, row_crs, row_trig, free, trig_med,
+                     nthreads):  # fmt: skip
     nints, ng, ny, nx = data.shape
-    by_block = mode == SIGMA_CLIP and only_use_ints and track
-    nth = max(1, min(nthreads, ny)) if by_block else 0
+    nth = max(1, min(nthreads, ny))
     for t in prange(nth):
         bufs = sigclip_buffers(nints, ng, nx)
         for y in range(t, ny, nth):
             sigclip_row(y, data, gdq, gain, rn, rnd, thr4, maxiters, do_nbr, min_nb, max_nb,
                         dnu, sat, jump, has_jump, has_trig, row_crs, row_trig, free, trig_med,
                         bufs)  # fmt: skip
-    for y in prange(0 if by_block else ny):
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _primary_rows(data, gdq, gain, rn, rnd, mode, thr4, thr3, thr2, maxiters, only_use_ints,
+                  do_nbr, min_nb, max_nb, dnu, sat, jump, has_jump, has_trig, row_crs,
+                  row_trig, track, free):  # fmt: skip
+    for y in prange(data.shape[2]):
         _primary_row(y, data, gdq, gain, rn, rnd, mode, thr4, thr3, thr2, maxiters,
                      only_use_ints, do_nbr, min_nb, max_nb, dnu, sat, jump, has_jump,
                      has_trig, row_crs, row_trig, track, free)  # fmt: skip

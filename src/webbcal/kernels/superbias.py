@@ -15,25 +15,41 @@ from webbcal.errors import ParameterError
 __all__ = ["subtract_superbias"]
 
 
+#: Rows of the superbias cleaned at a time; the groups are then corrected plane by plane
+#: over those rows (long reads: a row at a time of every plane would jump between the
+#: thousands of planes of a time series).
+_ROWS = 256
+
+
 @njit(cache=True, parallel=True, nogil=True)
+def _subtract_rows(data, y0, brow, keep_zero):
+    nints, ngroups, _, nx = data.shape
+    for p in prange(nints * ngroups):
+        i, g = p // ngroups, p % ngroups
+        for k in range(brow.shape[0]):
+            row = data[i, g, y0 + k]
+            b = brow[k]
+            if keep_zero:
+                for x in range(nx):
+                    v = row[x]
+                    row[x] = v if v == 0.0 else v - b[x]
+            else:
+                for x in range(nx):
+                    row[x] = row[x] - b[x]
+
+
+@njit(cache=True, nogil=True)
 def _subtract(data, bias, keep_zero):
-    nints, ngroups, ny, nx = data.shape
-    for y in prange(ny):
+    ny, nx = data.shape[2:]
+    brow = np.empty((min(_ROWS, ny), nx), data.dtype)
+    for y0 in range(0, ny, _ROWS):
+        rows = brow[: min(_ROWS, ny - y0)]
         # NaN bias: no correction (subtracting 0 leaves every value as it is)
-        brow = np.empty(nx, data.dtype)
-        for x in range(nx):
-            b = bias[y, x]
-            brow[x] = 0.0 if b != b else b
-        for i in range(nints):
-            for g in range(ngroups):
-                row = data[i, g, y]
-                if keep_zero:
-                    for x in range(nx):
-                        v = row[x]
-                        row[x] = v if v == 0.0 else v - brow[x]
-                else:
-                    for x in range(nx):
-                        row[x] = row[x] - brow[x]
+        for k in range(rows.shape[0]):
+            for x in range(nx):
+                b = bias[y0 + k, x]
+                rows[k, x] = 0.0 if b != b else b
+        _subtract_rows(data, y0, rows, keep_zero)
 
 
 def subtract_superbias(
