@@ -18,7 +18,6 @@ costs about as much as the work.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,6 @@ import numpy as np
 from webbcal.datamodels import RampModel
 from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.steps._common import copy_meta, read_windows
-
-log = logging.getLogger(__name__)
 
 __all__ = ["BandBuffers", "row_bands", "window_models"]
 
