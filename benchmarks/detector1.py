@@ -142,20 +142,28 @@ def _repeat(uncal: Path, nints: int) -> Path:
 # --------------------------------------------------------------------------- worker
 
 
-#: Warm-up exposures: a 1-output window with 2 integrations and a 4-output one with one
-#: integration, so that every numba code path of the timed run is loaded from the cache.
+#: Warm-up exposures: a 1-output window with 2 integrations, a 4-output one with one
+#: integration, MIRI, and two short time series processed in row bands (1 and 4 outputs),
+#: so that every numba code path (and type specialisation) of the timed run is loaded
+#: from the cache.
 WARMUPS = {
     "tiny": dict(instrument="NIRCAM", detector="NRCA1", subarray="SUB160", ngroups=5, nints=2),
     "tiny4": dict(instrument="NIRCAM", detector="NRCA1", subarray="SUBGRISM64", ngroups=3,
                   nints=1),
     "tiny_miri": dict(instrument="MIRI", detector="MIRIMAGE", subarray="SUB128",
                       filter="F770W", pupil=None, readpatt="FASTR1", ngroups=5, nints=2),
+    "tiny_tso": dict(instrument="NIRCAM", detector="NRCA1", subarray="SUB160", ngroups=4,
+                     nints=6, tso=True),
+    "tiny4_tso": dict(instrument="NIRCAM", detector="NRCA1", subarray="SUBGRISM64", ngroups=3,
+                      nints=6, tso=True),
 }  # fmt: skip
+#: max_ramp_memory (GB) of the warm-ups; small enough that the time series go in bands.
+WARMUP_RAMP_MEMORY = 0.001
 
 
 def make_warmups(workdir: Path) -> list[Path]:
     """The warm-up exposures (simulated once, cached in ``workdir``)."""
-    from webbcal.sim import ExposureConfig, simulate_exposure
+    from webbcal.sim import ExposureConfig, TSOConfig, simulate_exposure
 
     paths = []
     for name, spec in WARMUPS.items():
@@ -163,7 +171,9 @@ def make_warmups(workdir: Path) -> list[Path]:
         done = folder / "input.json"
         if not done.is_file():
             folder.mkdir(parents=True, exist_ok=True)
-            truth = simulate_exposure(ExposureConfig(output_dir=str(folder), **spec))
+            spec = dict(spec)
+            tso = TSOConfig(enabled=spec.pop("tso", False))
+            truth = simulate_exposure(ExposureConfig(output_dir=str(folder), tso=tso, **spec))
             done.write_text(json.dumps({"uncal": str(truth.files["uncal"])}))
         paths.append(Path(json.loads(done.read_text())["uncal"]))
     return paths
@@ -178,7 +188,8 @@ def worker(case: str, workdir: Path, timed: bool) -> dict:
     if timed:
         for warm in make_warmups(workdir):
             with tempfile.TemporaryDirectory() as tmp:
-                Detector1Pipeline.call(str(warm), save_results=True, output_dir=tmp)
+                Detector1Pipeline.call(str(warm), save_results=True, output_dir=tmp,
+                                       max_ramp_memory=WARMUP_RAMP_MEMORY)
     steps: list[tuple[str, float, float]] = []
     original = Step._execute
 

@@ -10,7 +10,7 @@ from webbcal.errors import ParameterError
 from webbcal.kernels import dark as dark_kernels
 from webbcal.kernels.dark import subtract_dark, subtract_dark_frames
 from webbcal.kernels.linearity import correct_linearity
-from webbcal.kernels.rawio import int16be_to_float32
+from webbcal.kernels.rawio import int16be_rows_to_float32
 
 NLC = 1048576
 
@@ -37,6 +37,8 @@ CASES = [
 @pytest.mark.parametrize("case", CASES)
 def test_streamed_dark_equals_whole_array_version(case, block_planes, monkeypatch):
     monkeypatch.setattr(dark_kernels, "_BLOCK_BYTES", 4 * 6 * 7 * block_planes)
+    # few planes per block: the averaged dark also in blocks of 1 or 2 rows
+    monkeypatch.setattr(dark_kernels, "_ROW_BYTES", 8 * 7 * (1 if block_planes == 1 else 6))
     shape, nframes, groupgap, dnf, dgg, ngroups, intstart = case
     rng = np.random.default_rng(len(shape) * 100 + shape[-3] + nframes)
     nints = 3
@@ -167,13 +169,16 @@ def test_linearity_without_reference_dq():
 
 
 @pytest.mark.parametrize("bzero", [32768.0, 0.0, 100.0])
-def test_int16be_to_float32_matches_numpy(bzero):
+@pytest.mark.parametrize("rows", [(0, 9), (2, 7), (8, 9)])
+def test_int16be_rows_to_float32_matches_numpy(bzero, rows):
     rng = np.random.default_rng(3)
-    samples = rng.integers(-32768, 32768, 70001).astype(">i2")
-    raw = np.frombuffer(samples.tobytes(), dtype=np.uint16).copy()
-    out = np.empty(samples.size, np.float32)
-    int16be_to_float32(raw, out, bzero)
-    expect = np.add(samples, np.float32(bzero), dtype=np.float32, casting="unsafe")
+    samples = rng.integers(-32768, 32768, (23, 9, 31)).astype(">i2")
+    y0, y1 = rows
+    # the file's bytes, ending with the last plane's last row read
+    raw = np.frombuffer(samples.tobytes(), dtype=np.uint16)[: 22 * 9 * 31 + y1 * 31]
+    out = np.empty((23, y1 - y0, 31), np.float32)
+    int16be_rows_to_float32(raw, 9 * 31, y0, out, bzero)
+    expect = np.add(samples[:, y0:y1], np.float32(bzero), dtype=np.float32, casting="unsafe")
     np.testing.assert_array_equal(out, expect)
     with pytest.raises(ParameterError):
-        int16be_to_float32(raw, out[:-1], bzero)
+        int16be_rows_to_float32(raw[:-1], 9 * 31, y0, out, bzero)

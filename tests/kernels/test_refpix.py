@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from webbcal.errors import ParameterError
+from webbcal.kernels import refpix_nir
 from webbcal.kernels.refpix import (
     correct_refpix_miri,
     correct_refpix_nir,
@@ -362,3 +363,15 @@ def test_plan_from_strips_applied_by_bands_equals_whole(detector, shape, noutput
         np.testing.assert_array_equal(band_zf[:, 0], whole_zf[:, y0:y1])
     with pytest.raises(ParameterError):
         refpix_nir.apply(plans[0], data[:, :, :5], shape[0] - 2)
+
+
+def test_place_matches_numpy_fancy_indexing():
+    rng = np.random.default_rng(8)
+    src = rng.normal(size=(13, 40)).astype(np.float32)
+    take = np.array([0, 3, 4, 39, 17])
+    put = np.array([9, 1, 2, 0, 5])
+    out = np.full((13, 11), -1.0, np.float32)
+    expect = out.copy()
+    expect[:, put] = src[:, take]
+    refpix_nir.place(src, take, out, put)
+    np.testing.assert_array_equal(out, expect)

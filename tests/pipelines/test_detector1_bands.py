@@ -49,7 +49,7 @@ def test_window_reads_match_the_file(tmp_path_factory):
     from astropy.io import fits
 
     from webbcal import datamodels as dm
-    from webbcal.steps._common import read_window, read_windows
+    from webbcal.steps._rawread import read_window, read_windows
 
     root = tmp_path_factory.mktemp("d1reads")
     truth = simulated(root, "bands_reads", tso=TSOConfig(enabled=True), **CASES["grism64"])

@@ -25,6 +25,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import InputError
+from .fits_parse import HduSpan, scan_hdus
 
 if TYPE_CHECKING:
     from .declare import Array, Table
@@ -61,30 +62,43 @@ def is_structural(keyword: str) -> bool:
 class FitsSource:
     """A FITS file (or HDUList) that a model reads its arrays and metadata from.
 
+    For an uncompressed file the HDUs are found and their headers parsed by
+    :func:`.fits_parse.scan_hdus` (astropy reads an HDU only when a table or a
+    tile-compressed image is read); otherwise every header is loaded from the HDUList.
+
     Parameters
     ----------
     hdulist : astropy.io.fits.HDUList
-        The opened file; headers are all loaded here.
+        The opened file.
     path : Path, optional
         The file, for messages.
     owned : bool
         Whether :meth:`close` closes the HDUList.
+    spans : list of HduSpan, optional
+        The HDUs of the (uncompressed) file at ``path``.
     """
 
     kind = "fits"
 
-    def __init__(self, hdulist: fits.HDUList, path: Path | None = None, owned: bool = True):
+    def __init__(
+        self,
+        hdulist: fits.HDUList,
+        path: Path | None = None,
+        owned: bool = True,
+        spans: list[HduSpan] | None = None,
+    ):
         self.hdulist = hdulist
         self.path = path
         self.owned = owned
         self.closed = False
-        self._by_name: dict[str, Any] = {}
+        self._spans = spans
         self._index: dict[str, int] = {}
-        for index, hdu in enumerate(hdulist):  # loads every header
-            name = "PRIMARY" if index == 0 else (hdu.name or "").upper()
-            self._by_name.setdefault(name, hdu)
-            self._index.setdefault(name, index)
-        self._plain = path is not None and _is_plain_fits(path)
+        if spans is not None:
+            names = [str(span.values.get("EXTNAME") or "").strip().upper() for span in spans]
+        else:
+            names = [(hdu.name or "").upper() for hdu in hdulist]  # loads every header
+        for index, name in enumerate(names):
+            self._index.setdefault("PRIMARY" if index == 0 else name, index)
 
     @classmethod
     def open(cls, path: Path, *, memmap: bool = True) -> FitsSource:
@@ -98,12 +112,14 @@ class FitsSource:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
+                spans = scan_hdus(path) if _is_plain_fits(path) else None
                 hdulist = fits.open(
                     path, memmap=memmap, do_not_scale_image_data=True, lazy_load_hdus=True
                 )
                 try:
-                    source = cls(hdulist, path)
-                    _check_complete(hdulist, path)
+                    source = cls(hdulist, path, spans=spans)
+                    if spans is None:
+                        _check_complete(hdulist, path)
                 except BaseException:
                     hdulist.close()
                     raise
@@ -117,33 +133,69 @@ class FitsSource:
 
     def hdu(self, name: str):
         """The first HDU with this EXTNAME ("PRIMARY" for the primary HDU), or None."""
-        return self._by_name.get(name.upper())
+        index = self._index.get(name.upper())
+        return None if index is None else self.hdulist[index]
 
     def header(self, name: str) -> fits.Header | None:
-        """The header of the named HDU, or None."""
+        """The astropy header of the named HDU, or None (see :meth:`keyword`)."""
         hdu = self.hdu(name)
         return None if hdu is None else hdu.header
 
+    def keyword(self, name: str, key: str, default: Any = None) -> Any:
+        """A keyword's value in the named HDU's header (``default`` if absent)."""
+        values = self._values(name)
+        return default if values is None else values.get(key, default)
+
+    def cards(self, name: str) -> list[tuple[str, Any, str]] | None:
+        """``(keyword, value, comment)`` of every card of the named HDU's header, or None."""
+        index = self._index.get(name.upper())
+        if index is None:
+            return None
+        if self._spans is not None:
+            return self._spans[index].cards
+        return [(c.keyword, c.value, c.comment) for c in self.hdulist[index].header.cards]
+
+    def _span(self, name: str) -> HduSpan | None:
+        """The HDU's span in the file, None unless it is plainly stored (not compressed)."""
+        index = self._index.get(name.upper())
+        if self._spans is None or index is None:
+            return None
+        span = self._spans[index]
+        return None if span.values.get("ZIMAGE") is True else span
+
+    def _values(self, name: str) -> Any:
+        """The header's keyword -> value mapping (astropy's for a compressed image)."""
+        span = self._span(name)
+        if span is not None:
+            return span.values
+        return self.header(name)
+
     def hdu_names(self) -> list[str]:
         """EXTNAMEs of the HDUs, in file order ("PRIMARY" first)."""
-        return list(self._by_name)
+        return list(self._index)
 
     def has(self, name: str, spec: Array | Table) -> bool:
         """Whether the file holds this array or table (an empty image HDU does not count)."""
-        hdu = self.hdu(spec.extname)
-        if hdu is None:
+        values = self._values(spec.extname)
+        if values is None:
             return False
-        if isinstance(hdu, fits.BinTableHDU):
+        if self._is_table(spec.extname):
             return True
-        return int(hdu.header.get("NAXIS", 0)) > 0
+        return int(values.get("NAXIS", 0)) > 0
+
+    def _is_table(self, name: str) -> bool:
+        span = self._span(name)
+        if span is not None:
+            return span.values.get("XTENSION") == "BINTABLE"
+        return isinstance(self.hdu(name), fits.BinTableHDU)
 
     def shape(self, name: str, spec: Array) -> tuple[int, ...] | None:
         """Shape of an image HDU from its header (numpy order), without reading it."""
-        hdr = self.header(spec.extname)
-        if hdr is None:
+        values = self._values(spec.extname)
+        if values is None:
             return None
-        naxis = int(hdr.get("NAXIS", 0))
-        return tuple(int(hdr[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
+        naxis = int(values.get("NAXIS", 0))
+        return tuple(int(values[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
 
     def read(self, name: str, spec: Array | Table, out: np.ndarray | None = None) -> np.ndarray:
         """Read an array (scaled, native byte order, declared dtype) or a table.
@@ -151,14 +203,13 @@ class FitsSource:
         ``out``: a buffer the array may be read into (see :func:`_image_from_file`).
         """
         self._check_open()
-        hdu = self.hdu(spec.extname)
         try:
-            if isinstance(hdu, fits.BinTableHDU):
-                return _table_from_fits(hdu.data, spec.dtype)
+            if self._is_table(spec.extname):
+                return _table_from_fits(self.hdu(spec.extname).data, spec.dtype)
             layout = self._layout(spec.extname)
             if layout is not None:
                 return _image_from_file(self.path, layout, spec.dtype, out)
-            return _image_from_fits(hdu, spec.dtype)
+            return _image_from_fits(self.hdu(spec.extname), spec.dtype)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot read extension {spec.extname} ({exc})", path=self.path
@@ -192,34 +243,37 @@ class FitsSource:
 
     def _layout(self, extname: str) -> _Layout | None:
         """Where and how an image HDU's data lie in a plain file (None: not readable so)."""
-        hdu = self.hdu(extname)
-        if not self._plain or type(hdu) not in (fits.PrimaryHDU, fits.ImageHDU):
+        span = self._span(extname)
+        if span is None or self._is_table(extname):
             return None
-        hdr = hdu.header
-        stored = _BITPIX.get(int(hdr.get("BITPIX", 0)))
-        naxis = int(hdr.get("NAXIS", 0))
-        if stored is None or naxis == 0 or hdr.get("GROUPS", False):
-            return None
-        shape = tuple(int(hdr[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
-        offset = int(self.hdulist.fileinfo(self._index[extname.upper()])["datLoc"])
-        bzero, bscale = hdr.get("BZERO", 0), hdr.get("BSCALE", 1)
-        unsigned = (stored.kind == "i" and bscale == 1
-                    and bzero == 1 << (8 * stored.itemsize - 1))  # fmt: skip
-        scaled = not (bzero == 0 and bscale == 1) and not unsigned
-        return _Layout(offset, shape, stored, unsigned, scaled, bzero, bscale)
+        return image_layout(span)
 
     def tree(self) -> dict:
         """The ASDF extension's tree ({} when there is none)."""
-        hdu = self.hdu(ASDF_EXTNAME)
-        if hdu is None:
+        if ASDF_EXTNAME not in self._index:
             return {}
         self._check_open()
         try:
-            raw = np.asarray(hdu.data[ASDF_COLUMN][0]).tobytes()
+            raw = self._asdf_bytes()
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             log.warning("%s: unreadable ASDF extension ignored (%s)", self.path, exc)
             return {}
         return parse_asdf_bytes(raw, self.path)
+
+    def _asdf_bytes(self) -> bytes:
+        """The bytes of the ASDF extension's one cell (read from the file when plain)."""
+        span = self._span(ASDF_EXTNAME)
+        values = {} if span is None else span.values
+        width = str(values.get("TFORM1", "")).strip()
+        if (span is not None and values.get("TFIELDS") == 1 and values.get("NAXIS2") == 1
+                and width[:-1].isdigit() and width.endswith("B")
+                and values.get("NAXIS1") == int(width[:-1])):  # fmt: skip
+            with open(self.path, "rb") as f:
+                f.seek(span.data_start)
+                raw = f.read(int(width[:-1]))
+            if len(raw) == int(width[:-1]):
+                return raw
+        return np.asarray(self.hdu(ASDF_EXTNAME).data[ASDF_COLUMN][0]).tobytes()
 
     def _check_open(self) -> None:
         if self.closed:
@@ -230,6 +284,21 @@ class FitsSource:
         if self.owned and not self.closed:
             self.hdulist.close()
         self.closed = True
+
+
+def image_layout(span: HduSpan) -> _Layout | None:
+    """Where and how an image HDU's data lie in its file (None: not readable so)."""
+    values = span.values
+    stored = _BITPIX.get(int(values.get("BITPIX", 0)))
+    naxis = int(values.get("NAXIS", 0))
+    if stored is None or naxis == 0 or values.get("GROUPS", False):
+        return None
+    shape = tuple(int(values[f"NAXIS{i}"]) for i in range(naxis, 0, -1))
+    bzero, bscale = values.get("BZERO", 0), values.get("BSCALE", 1)
+    unsigned = (stored.kind == "i" and bscale == 1
+                and bzero == 1 << (8 * stored.itemsize - 1))  # fmt: skip
+    scaled = not (bzero == 0 and bscale == 1) and not unsigned
+    return _Layout(span.data_start, shape, stored, unsigned, scaled, bzero, bscale)
 
 
 def _check_complete(hdulist: fits.HDUList, path: Path) -> None:

@@ -218,12 +218,17 @@ class DataModel:
     def _merge_keywords(self, node: Node, source: FitsSource) -> None:
         """Overlay the header keywords on the ASDF tree (FITS keywords win)."""
         known: dict[str, set[str]] = {}
+        values: dict[str, dict[str, Any]] = {}  # the first card of each keyword, per HDU
         for kw in self._keywords:
-            header = source.header(kw.hdu)
-            if header is None or kw.keyword not in header:
+            hdu = kw.hdu.upper()
+            if hdu not in values:
+                values[hdu] = {}
+                for keyword, value, _ in source.cards(hdu) or ():
+                    values[hdu].setdefault(keyword, value)
+            if kw.keyword not in values[hdu]:
                 continue
-            value = header[kw.keyword]
-            known.setdefault(kw.hdu.upper(), set()).add(kw.keyword)
+            value = values[hdu][kw.keyword]
+            known.setdefault(hdu, set()).add(kw.keyword)
             if value is None or isinstance(value, fits.card.Undefined):
                 continue
             node.set(kw.path, kw.coerce(value))
@@ -231,12 +236,11 @@ class DataModel:
         for name in source.hdu_names():
             if name not in ours or name == ASDF_EXTNAME:
                 continue
-            header = source.header(name)
             mine = known.get(name, set())
             cards = [
-                (card.keyword, card.value, card.comment)
-                for card in header.cards
-                if card.keyword not in mine and not is_structural(card.keyword)
+                (keyword, value, comment)
+                for keyword, value, comment in source.cards(name) or ()
+                if keyword not in mine and not is_structural(keyword)
             ]
             if cards:
                 self._extra_fits[name] = cards

@@ -75,9 +75,8 @@ def class_for(model_type: str) -> type[DataModel]:
 
 def _class_for_source(source: FitsSource | AsdfSource) -> type[DataModel]:
     if isinstance(source, FitsSource):
-        primary = source.header("PRIMARY")
-        model_type = primary.get("DATAMODL")
-        reftype = primary.get("REFTYPE")
+        model_type = source.keyword("PRIMARY", "DATAMODL")
+        reftype = source.keyword("PRIMARY", "REFTYPE")
     else:
         meta = source.af.tree.get("meta") or {}
         model_type = meta.get("model_type")
@@ -139,7 +138,7 @@ def _class_from_layout(source: FitsSource | AsdfSource) -> type[DataModel]:
 
 def _is_integer(source: FitsSource | AsdfSource) -> bool:
     if isinstance(source, FitsSource):
-        return int(source.header("SCI").get("BITPIX", -32)) > 0
+        return int(source.keyword("SCI", "BITPIX", -32)) > 0
     return getattr(source.af.tree["data"], "dtype", None) is not None and (
         source.af.tree["data"].dtype.kind in "iu"
     )

@@ -225,42 +225,78 @@ def _frame64(real, base, ndark, last, prev, f, y, x):
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _subtract_groups(data, ints, g0, g1, real, base, ndark, last, prev, stride, count, divide,
-                     use64):  # fmt: skip
-    # science groups g0..g1-1 of integrations ints; group g averages dark frames
-    # g * stride ... g * stride + count - 1
-    ny, nx = data.shape[2], data.shape[3]
+def _average_rows(real, base, ndark, last, prev, stride, count, divide, use64, g0, y0, out32,
+                  out64):  # fmt: skip
+    # rows y0... of the dark of groups g0...: group g averages dark frames g * stride ...
+    # g * stride + count - 1 (float64 when use64, else float32), NaN as 0
+    ng, rows, nx = out64.shape if use64 else out32.shape
     d32 = np.float32(count)
     d64 = np.float64(count)
     zero = np.float32(0.0)
-    for y in prange(ny):
-        row64 = np.empty(nx, np.float64)
-        row = np.empty(nx, np.float32)
-        for g in range(g0, g1):
-            first = g * stride
-            if use64:
-                for x in range(nx):
-                    a64 = _frame64(real, base, ndark, last, prev, first, y, x)
-                    for f in range(first + 1, first + count):
-                        a64 += _frame64(real, base, ndark, last, prev, f, y, x)
-                    row64[x] = a64 / d64 if divide else a64
-                for k in range(ints.shape[0]):
-                    i = ints[k]
-                    for x in range(nx):
-                        data[i, g, y, x] = np.float32(np.float64(data[i, g, y, x]) - row64[x])
-            else:
-                for x in range(nx):
-                    a32 = real[first - base, y, x]
-                    if a32 != a32:
-                        a32 = zero
-                    for f in range(first + 1 - base, first + count - base):
-                        v = real[f, y, x]
-                        a32 += zero if v != v else v
-                    row[x] = a32 / d32 if divide else a32
-                for k in range(ints.shape[0]):
-                    i = ints[k]
-                    for x in range(nx):
-                        data[i, g, y, x] = data[i, g, y, x] - row[x]
+    for k in prange(ng * rows):
+        g, r = g0 + k // rows, k % rows
+        y = y0 + r
+        first = g * stride
+        if use64:
+            row64 = out64[k // rows, r]
+            for x in range(nx):
+                a64 = _frame64(real, base, ndark, last, prev, first, y, x)
+                for f in range(first + 1, first + count):
+                    a64 += _frame64(real, base, ndark, last, prev, f, y, x)
+                row64[x] = a64 / d64 if divide else a64
+        else:
+            row = out32[k // rows, r]
+            for x in range(nx):
+                a32 = real[first - base, y, x]
+                if a32 != a32:
+                    a32 = zero
+                for f in range(first + 1 - base, first + count - base):
+                    v = real[f, y, x]
+                    a32 += zero if v != v else v
+                row[x] = a32 / d32 if divide else a32
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _subtract_rows(data, ints, g0, y0, dark32, dark64, use64):
+    # data[i, g0 + g, y0 + r] -= dark[g, r] for the integrations ints, row after row of
+    # each plane (the planes of a band of a time series are far apart)
+    ng, rows, nx = dark64.shape if use64 else dark32.shape
+    per_int = ng * rows
+    for p in prange(ints.shape[0] * per_int):
+        i = ints[p // per_int]
+        g, r = (p % per_int) // rows, p % rows
+        row = data[i, g0 + g, y0 + r]
+        if use64:
+            d64 = dark64[g, r]
+            for x in range(nx):
+                row[x] = np.float32(np.float64(row[x]) - d64[x])
+        else:
+            d32 = dark32[g, r]
+            for x in range(nx):
+                row[x] = row[x] - d32[x]
+
+
+#: Bytes of averaged dark rows prepared at a time (then subtracted from every plane).
+_ROW_BYTES = 4 << 20
+
+
+def _subtract_groups(data, ints, g0, g1, real, base, ndark, last, prev, stride, count, divide,
+                     use64):  # fmt: skip
+    """Subtract the dark of science groups ``g0 ... g1 - 1`` from integrations ``ints``.
+
+    A block of rows of the averaged dark is prepared, then subtracted plane by plane.
+    """
+    ny, nx = data.shape[2], data.shape[3]
+    rows = max(1, min(ny, _ROW_BYTES // (8 * (g1 - g0) * nx)))
+    dtype = np.float64 if use64 else np.float32
+    block = np.empty((g1 - g0) * rows * nx, dtype)
+    unused = np.empty((1, 1, 1), np.float32 if use64 else np.float64)
+    for y0 in range(0, ny, rows):
+        part = block[: (g1 - g0) * min(rows, ny - y0) * nx].reshape(g1 - g0, -1, nx)
+        dark32, dark64 = (unused, part) if use64 else (part, unused)
+        _average_rows(real, base, ndark, last, prev, stride, count, divide, use64, g0, y0,
+                      dark32, dark64)  # fmt: skip
+        _subtract_rows(data, ints, g0, y0, dark32, dark64, use64)
 
 
 #: Bytes of dark frames read for one kernel call.

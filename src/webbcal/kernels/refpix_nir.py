@@ -44,6 +44,7 @@ __all__ = [
     "gather",
     "is_four_output",
     "measure",
+    "place",
     "reference_positions",
     "strip_positions",
 ]
@@ -169,6 +170,20 @@ def gather(data: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Values ``(nints, ngroups, npos)`` of ``data`` at ``positions`` (DMS row-major order)."""
     ys, xs = np.nonzero(positions)
     return np.ascontiguousarray(data[:, :, ys, xs], dtype=np.float32)
+
+
+def place(src: np.ndarray, take: np.ndarray, out: np.ndarray, put: np.ndarray) -> None:
+    """``out[:, put] = src[:, take]`` (2-D arrays, one row per plane), in parallel."""
+    _place(src, np.ascontiguousarray(take, np.int64), out, np.ascontiguousarray(put, np.int64))
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _place(src, take, out, put):
+    for i in prange(src.shape[0]):
+        s = src[i]
+        o = out[i]
+        for j in range(take.shape[0]):
+            o[put[j]] = s[take[j]]
 
 
 def _index_map(positions: np.ndarray, detector: str) -> np.ndarray:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import mmap
 import os
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,14 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.io import fits
 
 from webbcal.core.references import shared_references
 from webbcal.datamodels import GuiderRawModel, Level1bModel, RampModel
-from webbcal.datamodels.fits_io import read_exactly
 from webbcal.errors import InputError, ReferenceFileError, StepError
-from webbcal.kernels.pagemem import zeros_small_pages
-from webbcal.kernels.rawio import int16be_to_float32
+from webbcal.steps._rawread import read_window
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +44,6 @@ __all__ = [
     "instrument_of",
     "is_guider",
     "is_tso",
-    "read_window",
-    "read_windows",
     "readout",
     "ref_array",
     "ref_planes",
@@ -369,156 +362,3 @@ def _guider_tables(cls: type) -> tuple[str, ...]:
 def _float_sci(model: Any) -> np.ndarray:
     """float32 copy of the SCI array, streamed from the file when not read yet."""
     return read_window(model)
-
-
-def read_window(
-    model: Any,
-    rows: tuple[int, int] | None = None,
-    cols: tuple[int, int] | None = None,
-    out: np.ndarray | None = None,
-    raw: np.ndarray | None = None,
-) -> np.ndarray:
-    """float32 copy of rows ``rows`` and columns ``cols`` of every group of a 4-D SCI array.
-
-    Read plane by plane from the FITS file when the model has not loaded its SCI array
-    (16-bit raw files), so that only the window is ever in memory. ``out`` (float32,
-    ``(nints, ngroups, rows, cols)``, C-contiguous) receives the values instead of a new
-    array and ``raw`` (uint16, flat) is the buffer of the file's samples: reusing both for
-    every band of an exposure spares the page faults of fresh memory.
-    """
-    ny, nx = model.shape[-2:]
-    rows = rows if rows is not None else (0, ny)
-    cols = cols if cols is not None else (0, nx)
-    return read_windows(model, rows, [cols], None if out is None else [out], raw)[0]
-
-
-def read_windows(
-    model: Any,
-    rows: tuple[int, int],
-    cols: list[tuple[int, int]],
-    outs: list[np.ndarray] | None = None,
-    raw: np.ndarray | None = None,
-) -> list[np.ndarray]:
-    """:func:`read_window` of several column ranges of the same rows, reading them once."""
-    y0, y1 = rows
-    loaded = getattr(model, "_arrays", {})
-    path = model.path
-    if "data" not in loaded and path is not None and Path(path).suffix.lower() == ".fits":
-        streamed = _stream_fits_sci(Path(path), model.shape, rows, cols, outs, raw)
-        if streamed is not None:
-            return streamed
-    result = []
-    for k, (x0, x1) in enumerate(cols):
-        window = model.data[..., y0:y1, x0:x1]
-        if outs is None:
-            result.append(np.array(window, dtype=np.float32))
-        else:
-            outs[k][...] = window
-            result.append(outs[k])
-    return result
-
-
-#: Bytes of raw samples read from the file at a time.
-_READ_BYTES = 16 << 20
-
-
-def _stream_fits_sci(
-    path: Path,
-    shape: tuple[int, ...] | None,
-    rows: tuple[int, int],
-    cols: list[tuple[int, int]],
-    outs: list[np.ndarray] | None = None,
-    raw: np.ndarray | None = None,
-) -> list[np.ndarray] | None:
-    """Read windows of a 16-bit FITS SCI extension into float32 (None: cannot).
-
-    Whole planes are read several at a time, a band of rows plane by plane; windows
-    narrower than the array are cut from a float32 copy of the band.
-    """
-    if shape is None or len(shape) != 4:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with fits.open(path, memmap=False, do_not_scale_image_data=True,
-                       lazy_load_hdus=True) as hdul:  # fmt: skip
-            index = hdul.index_of("SCI")
-            hdr = hdul[index].header
-            offset = hdul.fileinfo(index)["datLoc"]
-    naxes = tuple(int(hdr.get(f"NAXIS{k}", 0)) for k in range(4, 0, -1))
-    if int(hdr.get("BITPIX", 0)) != 16 or float(hdr.get("BSCALE", 1.0)) != 1.0 or naxes != shape:
-        return None
-    bzero = float(hdr.get("BZERO", 0.0))
-    nints, ngroups, _, nx = shape
-    y0, y1 = rows
-    if outs is None:
-        outs = [zeros_small_pages((nints, ngroups, y1 - y0, x1 - x0), np.float32)
-                for x0, x1 in cols]  # fmt: skip
-    if cols == [(0, nx)]:
-        _read_bands(path, offset, shape, rows, outs[0], raw, bzero)
-    else:
-        _map_windows(path, offset, shape, rows, cols, outs, bzero)
-    log.debug("read %s SCI rows %d-%d (%d windows) as float32", path.name, y0, y1 - 1,
-              len(cols))  # fmt: skip
-    return outs
-
-
-def _read_bands(
-    path: Path,
-    offset: int,
-    shape: tuple[int, ...],
-    rows: tuple[int, int],
-    out: np.ndarray,
-    raw: np.ndarray | None,
-    bzero: float,
-) -> None:
-    """Rows ``rows`` of every plane: several planes read into ``raw``, converted at once."""
-    nints, ngroups, ny, nx = shape
-    plane = ny * nx
-    band = (rows[1] - rows[0]) * nx
-    nplanes = nints * ngroups
-    per_read = max(1, min(nplanes, _READ_BYTES // (2 * band)))
-    if raw is None or raw.size < per_read * band:
-        raw = np.empty(per_read * band, dtype=np.uint16)
-    flat = out.reshape(nplanes, band)
-    with path.open("rb", buffering=0) as f:
-        for q in range(0, nplanes, per_read):
-            k = min(per_read, nplanes - q)
-            part = raw[: k * band]  # the file's bytes, unswapped
-            if band == plane:  # whole planes follow each other in the file
-                f.seek(offset + q * plane * 2)
-                read_exactly(f, part, path)
-            else:
-                for j in range(k):
-                    f.seek(offset + ((q + j) * plane + rows[0] * nx) * 2)
-                    read_exactly(f, part[j * band : (j + 1) * band], path)
-            int16be_to_float32(part, flat[q : q + k].reshape(-1), bzero)
-
-
-def _map_windows(
-    path: Path,
-    offset: int,
-    shape: tuple[int, ...],
-    rows: tuple[int, int],
-    cols: list[tuple[int, int]],
-    outs: list[np.ndarray],
-    bzero: float,
-) -> None:
-    """Narrow windows through a memory map of one integration at a time.
-
-    Only the memory lines of the windows are read (not whole rows), and each map is
-    closed before the next, so that the file's pages do not pile up in the process.
-    """
-    nints, ngroups, ny, nx = shape
-    size = ngroups * ny * nx * 2
-    zero = np.float32(bzero)
-    with path.open("rb") as f:
-        for i in range(nints):
-            start = offset + i * size
-            aligned = start - start % mmap.ALLOCATIONGRANULARITY
-            with mmap.mmap(f.fileno(), size + start - aligned, access=mmap.ACCESS_READ,
-                           offset=aligned) as mapped:  # fmt: skip
-                samples = np.frombuffer(mapped, ">i2", ngroups * ny * nx, start - aligned)
-                planes = samples.reshape(ngroups, ny, nx)[:, rows[0] : rows[1]]
-                for out, (x0, x1) in zip(outs, cols, strict=True):
-                    np.add(planes[..., x0:x1], zero, out=out[i], dtype=np.float32)
-                del samples, planes

@@ -24,13 +24,14 @@ import numpy as np
 
 from webbcal.datamodels import RampModel
 from webbcal.kernels.pagemem import zeros_small_pages
-from webbcal.steps._common import copy_meta, read_windows
+from webbcal.steps._common import copy_meta
+from webbcal.steps._rawread import read_windows
 
 __all__ = ["BandBuffers", "row_bands", "window_models"]
 
 
 class BandBuffers:
-    """Flat float32 SCI, uint8 GROUPDQ and uint16 raw-sample buffers reused by bands.
+    """Flat float32 SCI and uint8 GROUPDQ buffers reused by bands.
 
     Parameters
     ----------
@@ -43,7 +44,6 @@ class BandBuffers:
         # hundreds of MB, fresh: small pages faulted in by all threads (kernels.pagemem)
         self.data = zeros_small_pages((size,), np.float32)
         self.groupdq = zeros_small_pages((size,), np.uint8)
-        self.raw = np.empty(min(size, 8 << 20), np.uint16)
 
     def view(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """A C-contiguous ``shape`` view of the start of buffer ``name``."""
@@ -70,7 +70,7 @@ def window_models(
         if len(cols) != 1:
             raise ValueError("buffers hold a single window")
         outs = [buffers.view("data", shapes[0])]
-    datas = read_windows(raw, rows, cols, outs, None if buffers is None else buffers.raw)
+    datas = read_windows(raw, rows, cols, outs)
     models = []
     for (x0, x1), shape, data in zip(cols, shapes, datas, strict=True):
         out = RampModel()

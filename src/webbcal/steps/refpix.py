@@ -166,10 +166,9 @@ class ReferenceStrips:
         index[self.positions] = np.arange(npos)
         out = np.empty((int(np.prod(lead)), npos), np.float32)
         for (y0, y1), (x0, x1), array in parts:
-            inside = self.positions[y0:y1, x0:x1].reshape(-1)
-            flat = array.reshape(out.shape[0], -1)
-            taken = flat if inside.all() else np.take(flat, np.flatnonzero(inside), axis=1)
-            out[:, index[y0:y1, x0:x1].reshape(-1)[inside]] = taken
+            take = np.flatnonzero(self.positions[y0:y1, x0:x1])
+            put = index[y0:y1, x0:x1].reshape(-1)[take]
+            refpix_nir.place(array.reshape(out.shape[0], -1), take, out, put)
         return out.reshape(*lead, npos)
 
 
