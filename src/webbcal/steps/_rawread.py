@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import mmap
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,9 +25,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from webbcal.datamodels.fits_io import image_layout
+from webbcal.datamodels.fits_io import image_layout, read_exactly
 from webbcal.datamodels.fits_parse import scan_hdus
-from webbcal.errors import InputError
 from webbcal.kernels.pagemem import zeros_small_pages
 from webbcal.kernels.rawio import int16be_rows_to_float32
 
@@ -181,29 +179,16 @@ def _read_columns(
     threads = max(1, min(numba.get_num_threads(), -(-nplanes // per_read)))
     zero = np.float32(bzero)
     flats = [out.reshape(nplanes, rows[1] - rows[0], out.shape[-1]) for out in outs]
-    fd = os.open(path, os.O_RDONLY)
 
     def read(t: int) -> None:
         buffer = np.empty((per_read, ny, nx), ">i2")
-        for q in range(t * per_read, nplanes, threads * per_read):
-            k = min(per_read, nplanes - q)
-            _pread_exactly(fd, buffer[:k], offset + 2 * q * plane, path)
-            for flat, (x0, x1) in zip(flats, cols, strict=True):
-                np.add(buffer[:k, rows[0] : rows[1], x0:x1], zero, out=flat[q : q + k],
-                       dtype=np.float32)  # fmt: skip
+        with path.open("rb", buffering=0) as f:
+            for q in range(t * per_read, nplanes, threads * per_read):
+                k = min(per_read, nplanes - q)
+                f.seek(offset + 2 * q * plane)
+                read_exactly(f, buffer[:k].reshape(-1), path)
+                for flat, (x0, x1) in zip(flats, cols, strict=True):
+                    np.add(buffer[:k, rows[0] : rows[1], x0:x1], zero, out=flat[q : q + k],
+                           dtype=np.float32)  # fmt: skip
 
-    try:
-        _in_threads(read, threads)
-    finally:
-        os.close(fd)
-
-
-def _pread_exactly(fd: int, buffer: np.ndarray, offset: int, path: Path) -> None:
-    """Fill ``buffer`` with the file's bytes from ``offset`` (InputError if it ends first)."""
-    view = memoryview(buffer.reshape(-1).view(np.uint8))
-    done = 0
-    while done < len(view):
-        n = os.preadv(fd, [view[done:]], offset + done)
-        if not n:
-            raise InputError("truncated FITS file: an extension's data end early", path=path)
-        done += n
+    _in_threads(read, threads)
